@@ -32,7 +32,10 @@ fi
 if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/anvil ] || [ ! -d node_modules/solc ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing the L1 toolchain from package-lock.json (anvil, forge, solc)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: @foundry-rs/{anvil,forge} list optional platform packages that were never
+  # published for some platforms (404), which `npm ci` treats as an out-of-sync lockfile.
+  # `npm install` installs exactly the locked versions and leaves the lockfile unchanged.
+  npm install --no-audit --no-fund --loglevel=error
 else
   say "L1 toolchain present ($(node_modules/.bin/forge --version | head -1))"
 fi
