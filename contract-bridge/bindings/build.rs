@@ -11,6 +11,8 @@ fn main() {
     let root = project.parent().unwrap().to_path_buf();
     println!("cargo:rerun-if-changed={}", project.join("src").display());
     println!("cargo:rerun-if-changed={}", project.join("foundry.toml").display());
+    // The gas probe is test support the Rust gas table uses.
+    println!("cargo:rerun-if-changed={}", project.join("test/utils/GasProbe.sol").display());
     println!("cargo:rerun-if-env-changed=FORGE");
 
     let forge = std::env::var_os("FORGE")

@@ -24,6 +24,12 @@ library ProtocolCodec {
     uint256 internal constant HEADER_SIZE = 104;
     bytes32 internal constant FINALITY_DOMAIN = keccak256("rollup.sequencer.finality.v1");
     bytes32 internal constant HANDOVER_DOMAIN = keccak256("rollup.sequencer.handover.v1");
+    /// @notice The largest payload of a delayed-inbox message (4,096 minus the transfer header).
+    uint256 internal constant MAX_TRANSFER_PAYLOAD = 4042;
+    /// @notice The largest transaction of a batch (an external message is `01 || tx`).
+    uint256 internal constant MAX_TRANSACTION_SIZE = 4095;
+    uint256 internal constant MAX_NAMESPACES_PER_BLOCK = 1024;
+    uint256 internal constant NS_ENTRY_SIZE = 44;
 
     // ---------------------------------------------------------------- commitments
 
@@ -46,6 +52,37 @@ library ProtocolCodec {
     /// @notice The inbox message a delayed-inbox entry becomes: `00 00 sender value payload`.
     function encodeTransfer(address sender, uint256 value, bytes memory payload) internal pure returns (bytes memory) {
         return abi.encodePacked(uint8(0), uint8(0), sender, value, payload);
+    }
+
+    /// @notice The hash the delayed inbox stores for a message: keccak-256 of its inbox encoding.
+    function delayedMessageHash(address sender, uint256 value, bytes memory payload) internal pure returns (bytes32) {
+        return keccak256(encodeTransfer(sender, value, payload));
+    }
+
+    // ---------------------------------------------------------------- the L1 inbox (section 6)
+
+    /// @notice The Merkle leaf of a level record:
+    /// `H(u32 level || u64 timestamp_ms || block_hash || u64 delayed_start || u64 delayed_end || u32 tx_count || tx_root)`.
+    function levelRecordHash(
+        uint32 level,
+        uint64 timestampMs,
+        bytes32 blockHash,
+        uint64 delayedStart,
+        uint64 delayedEnd,
+        uint32 txCount,
+        bytes32 txRoot
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(level, timestampMs, blockHash, delayedStart, delayedEnd, txCount, txRoot));
+    }
+
+    /// @notice The inbox accumulator after a batch: `H(acc || batch_root || u32 first_level || u32 level_count)`.
+    function accumulate(bytes32 acc, bytes32 batchRoot, uint32 firstLevel, uint32 levelCount) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(acc, batchRoot, firstLevel, levelCount));
+    }
+
+    /// @notice The block hash of a forced level.
+    function forcedBlockHash(uint64 l1Block, uint64 delayedStart, uint64 delayedEnd) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("rollup.inbox.forced.v1", l1Block, delayedStart, delayedEnd));
     }
 
     // ---------------------------------------------------------------- outbox messages
@@ -96,6 +133,25 @@ library ProtocolCodec {
             bytes32 sib = path[h];
             acc = (index >> h) & 1 == 0 ? _node(acc, sib) : _node(sib, acc);
         }
+    }
+
+    /// @notice The Merkle root of `leaves` (section 1.1), computed in place: `leaves` is
+    /// overwritten.
+    function merkleRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 n = leaves.length;
+        if (n == 0) return bytes32(0);
+        bytes32 zero;
+        while (n > 1) {
+            uint256 half = (n + 1) / 2;
+            for (uint256 i = 0; i < half; i++) {
+                bytes32 left = leaves[2 * i];
+                bytes32 right = 2 * i + 1 < n ? leaves[2 * i + 1] : zero;
+                leaves[i] = _node(left, right);
+            }
+            zero = _node(zero, zero);
+            n = half;
+        }
+        return leaves[0];
     }
 
     /// @notice Proof depth for `count` leaves: ceil(log2(count)).
@@ -207,6 +263,34 @@ contract ProtocolCodecProbe {
         bytes calldata message
     ) external pure returns (bytes32) {
         return ProtocolCodec.outboxStateHash(pvmRoot, level, index, count, messagePath, slotPath, message);
+    }
+
+    function levelRecordHash(
+        uint32 level,
+        uint64 timestampMs,
+        bytes32 blockHash,
+        uint64 delayedStart,
+        uint64 delayedEnd,
+        uint32 txCount,
+        bytes32 txRoot
+    ) external pure returns (bytes32) {
+        return ProtocolCodec.levelRecordHash(level, timestampMs, blockHash, delayedStart, delayedEnd, txCount, txRoot);
+    }
+
+    function accumulate(bytes32 acc, bytes32 batchRoot, uint32 firstLevel, uint32 levelCount) external pure returns (bytes32) {
+        return ProtocolCodec.accumulate(acc, batchRoot, firstLevel, levelCount);
+    }
+
+    function forcedBlockHash(uint64 l1Block, uint64 delayedStart, uint64 delayedEnd) external pure returns (bytes32) {
+        return ProtocolCodec.forcedBlockHash(l1Block, delayedStart, delayedEnd);
+    }
+
+    function merkleRoot(bytes32[] memory leaves) external pure returns (bytes32) {
+        return ProtocolCodec.merkleRoot(leaves);
+    }
+
+    function delayedMessageHash(address sender, uint256 value, bytes calldata payload) external pure returns (bytes32) {
+        return ProtocolCodec.delayedMessageHash(sender, value, payload);
     }
 
     function headerHashAndDigest(bytes calldata header) external pure returns (bytes32 blockHash, bytes32 digest) {

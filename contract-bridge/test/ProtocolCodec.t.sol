@@ -112,6 +112,63 @@ contract ProtocolCodecTest is Test {
         assertEq(z, 0xc65e9645644786b620e2dd2ad648ddfcbf4a7e5b1a3a4ecfe7f64667a3f0b7e2);
     }
 
+    function test_inboxHashes_matchRust() public view {
+        // protocol::l1_batch known answers.
+        assertEq(
+            probe.levelRecordHash(7, 1_700_000_000_000, bytes32(uint256(0x1111111111111111111111111111111111111111111111111111111111111111)), 3, 5, 2, bytes32(uint256(0x2222222222222222222222222222222222222222222222222222222222222222))),
+            0x2e7593cc73675d9215c119eb64c59b68c9522a27d75692ec0662a5d9b70003a5
+        );
+        assertEq(
+            probe.accumulate(bytes32(uint256(0x3333333333333333333333333333333333333333333333333333333333333333)), bytes32(uint256(0x4444444444444444444444444444444444444444444444444444444444444444)), 9, 3),
+            0x514936e077bd86927a4bd9a14a7e0569b154d840a8cdab7efa87a04e569753bc
+        );
+        assertEq(probe.forcedBlockHash(1234, 5, 8), 0xe2719933928d25ddfdc6382bd8a9de780db976c6b9062fcb641ebf6c956ecb7c);
+        assertEq(
+            probe.delayedMessageHash(address(0x2222222222222222222222222222222222222222), 5, "hi"),
+            keccak256(hex"0000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000000056869")
+        );
+    }
+
+    function test_merkleRoot_matchesPathsAndRust() public pure {
+        bytes32[] memory leaves = new bytes32[](3);
+        leaves[0] = keccak256("tx1");
+        leaves[1] = keccak256("tx2");
+        leaves[2] = keccak256("tx3");
+        assertEq(ProtocolCodec.merkleRoot(leaves), 0x96e12cf5ab574b9e9728298caee45e5e54f9cc3891b2cdeac4cd5ea7fe5a194d);
+        assertEq(ProtocolCodec.merkleRoot(new bytes32[](0)), bytes32(0));
+        bytes32[] memory one = new bytes32[](1);
+        one[0] = keccak256("only");
+        assertEq(ProtocolCodec.merkleRoot(one), keccak256("only"));
+    }
+
+    function test_merkleRoot_agreesWithRootFromPath(uint8 n, uint8 at) public pure {
+        n = uint8(bound(n, 1, 40));
+        at = uint8(bound(at, 0, n - 1));
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) leaves[i] = keccak256(abi.encode(i));
+        // Build the path of leaf `at` level by level, padding with zero subtrees.
+        uint256 depth = ProtocolCodec.merkleDepth(n);
+        bytes32[] memory path = new bytes32[](depth);
+        bytes32[] memory layer = leaves;
+        bytes32 zero;
+        uint256 idx = at;
+        for (uint256 h = 0; h < depth; h++) {
+            uint256 width = (layer.length + 1) / 2;
+            path[h] = (idx ^ 1) < layer.length ? layer[idx ^ 1] : zero;
+            bytes32[] memory next = new bytes32[](width);
+            for (uint256 i = 0; i < width; i++) {
+                next[i] = keccak256(abi.encodePacked(layer[2 * i], 2 * i + 1 < layer.length ? layer[2 * i + 1] : zero));
+            }
+            layer = next;
+            zero = keccak256(abi.encodePacked(zero, zero));
+            idx /= 2;
+        }
+        bytes32 leaf = leaves[at];
+        bytes32[] memory copy = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) copy[i] = leaves[i];
+        assertEq(ProtocolCodec.merkleRoot(copy), ProtocolCodec.rootFromPath(leaf, at, path));
+    }
+
     function _one(bytes memory data) private pure returns (ProtocolCodec.L1Call[] memory calls) {
         calls = new ProtocolCodec.L1Call[](1);
         calls[0] = ProtocolCodec.L1Call(address(1), 0, data);

@@ -17,6 +17,7 @@ pub mod commitment;
 pub mod error;
 pub mod hash;
 pub mod inbox;
+pub mod l1_batch;
 pub mod merkle;
 pub mod metadata;
 pub mod outbox;

@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use protocol::outbox::{L1Call, OutboxMessage, OutboxProof, OutboxTree};
-use protocol::{merkle, Address, Commitment, Hash32, Wei};
+use protocol::l1_batch::{self, LevelRecord};
+use protocol::{merkle, Address, Commitment, Hash32, Transfer, Wei};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn solidity_codec_agrees_with_rust() {
@@ -91,5 +92,38 @@ async fn solidity_codec_agrees_with_rust() {
             .await
             .unwrap();
         assert_eq!(sol.0, state.0);
+    }
+
+    // The inbox hashes (docs/protocol.md 6): level records, batch roots, the accumulator,
+    // forced-level block hashes and delayed-message hashes, on random values.
+    let mut runner = TestRunner::new(Config { cases: 16, ..Config::default() });
+    let inbox = (
+        (any::<u32>(), any::<u64>(), any::<[u8; 32]>(), any::<u64>(), any::<u64>(), any::<u32>(), any::<[u8; 32]>()),
+        proptest::collection::vec(any::<[u8; 32]>(), 0..20),
+        (any::<[u8; 20]>(), any::<[u8; 32]>(), proptest::collection::vec(any::<u8>(), 0..200)),
+    );
+    for _ in 0..16 {
+        let ((level, ts, bh, start, end, count, root), leaves, (sender, value, payload)) =
+            inbox.new_tree(&mut runner).unwrap().current();
+        let rec = LevelRecord {
+            level,
+            timestamp_ms: ts,
+            block_hash: Hash32(bh),
+            delayed_start: start,
+            delayed_end: end,
+            tx_count: count,
+            tx_root: Hash32(root),
+        };
+        let sol = probe.levelRecordHash(level, ts, bh.into(), start, end, count, root.into()).call().await.unwrap();
+        assert_eq!(sol.0, rec.hash().0);
+        let sol = probe.accumulate(bh.into(), root.into(), level, count).call().await.unwrap();
+        assert_eq!(sol.0, l1_batch::accumulate(&Hash32(bh), &Hash32(root), level, count).0);
+        let sol = probe.forcedBlockHash(ts, start, end).call().await.unwrap();
+        assert_eq!(sol.0, l1_batch::forced_block_hash(ts, start, end).0);
+        let sol = probe.merkleRoot(leaves.iter().map(|l| FixedBytes::from(*l)).collect()).call().await.unwrap();
+        assert_eq!(sol.0, merkle::root(&leaves));
+        let t = Transfer { sender: Address(sender), value: Wei(value), payload: payload.clone() };
+        let sol = probe.delayedMessageHash(AAddress::from(sender), alloy::primitives::U256::from_be_bytes(value), Bytes::from(payload)).call().await.unwrap();
+        assert_eq!(sol.0, l1_batch::delayed_message_hash(&t).0);
     }
 }

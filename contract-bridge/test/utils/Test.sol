@@ -16,7 +16,9 @@ interface Vm {
     function deal(address account, uint256 newBalance) external;
     function etch(address target, bytes calldata code) external;
     function prank(address sender) external;
+    function prank(address msgSender, address txOrigin) external;
     function startPrank(address sender) external;
+    function startPrank(address msgSender, address txOrigin) external;
     function stopPrank() external;
     function label(address account, string calldata name) external;
     function assume(bool condition) external pure;
@@ -55,6 +57,10 @@ interface Vm {
     function assertEq(string calldata left, string calldata right, string calldata error) external pure;
     function assertLe(uint256 left, uint256 right, string calldata error) external pure;
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
+
+    // gas
+    function pauseGasMetering() external;
+    function resumeGasMetering() external;
 }
 
 /// @notice Base of every forge test here: the cheatcode handle, assertions and a few helpers.
@@ -82,6 +88,33 @@ abstract contract Test {
     function makeAddr(string memory name) internal returns (address a) {
         a = vm.addr(uint256(keccak256(bytes(name))));
         vm.label(a, name);
+    }
+
+    // ---------------------------------------------------------------- invariant targets
+    // forge asks the test contract for these (the same names and types as forge-std's).
+
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    address[] private _targetedContracts;
+    FuzzSelector[] private _targetedSelectors;
+
+    function targetContract(address a) internal {
+        _targetedContracts.push(a);
+    }
+
+    function targetSelector(FuzzSelector memory s) internal {
+        _targetedSelectors.push(s);
+    }
+
+    function targetContracts() public view returns (address[] memory) {
+        return _targetedContracts;
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetedSelectors;
     }
 
     /// @notice Maps a fuzzed value into [lo, hi] without discarding runs.
