@@ -37,6 +37,36 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The configuration flags every service takes (flatten into its `clap` parser), so they read
+/// the same everywhere: `--config FILE` and repeatable `--set dotted.key=value`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// TOML configuration file (defaults apply to everything it leaves out).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Override any configuration key: `--set dotted.key=value` (repeatable, applied in order).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// Loads `T`: defaults, the file, then `shorthands` (overrides a service's own flags stand
+    /// for, see [`string_override`]), then the `--set` overrides, which win.
+    pub fn load<T>(&self, shorthands: impl IntoIterator<Item = String>) -> Result<T, ConfigError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        let mut overrides: Vec<String> = shorthands.into_iter().collect();
+        overrides.extend(self.set.iter().cloned());
+        load_config(self.config.as_deref(), &overrides)
+    }
+}
+
+/// The override `key="value"` for a string flag (quoted and escaped as TOML), if it was given.
+pub fn string_override(key: &str, value: Option<impl AsRef<str>>) -> Option<String> {
+    value.map(|v| format!("{key}={}", Value::String(v.as_ref().to_string())))
+}
+
 /// Loads a configuration: defaults of `T`, then the file, then the overrides.
 pub fn load_config<T>(file: Option<&Path>, overrides: &[String]) -> Result<T, ConfigError>
 where

@@ -10,6 +10,6 @@ pub mod config;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{load_config, ConfigError};
+pub use config::{load_config, string_override, ConfigArgs, ConfigError};
 pub use shutdown::shutdown_token;
 pub use telemetry::{init_tracing, ops_router, serve, Health, Metrics};

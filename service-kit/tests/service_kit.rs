@@ -1,6 +1,6 @@
 use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
-use service_kit::{load_config, ops_router, serve, Health, Metrics};
+use service_kit::{load_config, ops_router, serve, string_override, ConfigArgs, Health, Metrics};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -40,6 +40,17 @@ fn defaults_then_file_then_overrides() {
     let c: Cfg = load_config(None, &["port=9".into(), "api.peers=[\"p\", \"q\"]".into()]).unwrap();
     assert_eq!(c.port, 9);
     assert_eq!(c.api.peers, vec!["p", "q"]);
+}
+
+#[test]
+fn shorthand_flags_come_before_set_and_are_quoted() {
+    let args = ConfigArgs { config: None, set: vec!["port=3".into()] };
+    let tricky = r#"a "quoted" \ name"#;
+    let shorthands = [string_override("name", Some(tricky)), string_override("api.listen", None::<&str>), Some("port=2".into())];
+    let c: Cfg = args.load(shorthands.into_iter().flatten()).unwrap();
+    assert_eq!(c.name, tricky);
+    assert_eq!(c.api.listen, "127.0.0.1:0");
+    assert_eq!(c.port, 3, "--set wins over a shorthand");
 }
 
 #[test]

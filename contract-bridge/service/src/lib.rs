@@ -5,4 +5,10 @@
 //! configuration has it, and turns the rollup contracts' logs back into a stream of rollup
 //! events. See `docs/bridge.md`.
 
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod indexer;
+pub mod ops;
 pub mod sender;
+pub mod server;

@@ -9,12 +9,8 @@ use rollup_deploy::{deploy, DeployConfig, VerifierKind};
 #[derive(Parser, Debug)]
 #[command(name = "rollup-deploy", about = "Deploy the rollup's L1 contracts and originate a rollup")]
 struct Cli {
-    /// The TOML config (defaults apply to everything it leaves out).
-    #[arg(long, short)]
-    config: Option<PathBuf>,
-    /// Override any config value: `--set rollup.commitment_period=8` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    config: service_kit::ConfigArgs,
     /// The L1 JSON-RPC URL (l1.rpc_url).
     #[arg(long)]
     rpc_url: Option<String>,
@@ -39,24 +35,15 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     service_kit::init_tracing("info");
     let cli = Cli::parse();
-    let mut overrides = Vec::new();
-    if let Some(url) = &cli.rpc_url {
-        overrides.push(format!("l1.rpc_url={url:?}"));
-    }
-    if let Some(k) = &cli.kernel {
-        overrides.push(format!("rollup.kernel={:?}", k.display().to_string()));
-    }
-    if let Some(g) = &cli.genesis_state_hash {
-        overrides.push(format!("rollup.genesis_state_hash={g:?}"));
-    }
-    if let Some(v) = &cli.verifier {
-        overrides.push(format!("verifier.kind={v:?}"));
-    }
-    if let Some(o) = &cli.out {
-        overrides.push(format!("output.deployment_json={:?}", o.display().to_string()));
-    }
-    overrides.extend(cli.set.iter().cloned());
-    let config: DeployConfig = service_kit::load_config(cli.config.as_deref(), &overrides)?;
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let shorthands = [
+        service_kit::string_override("l1.rpc_url", cli.rpc_url.as_ref()),
+        service_kit::string_override("rollup.kernel", path(&cli.kernel)),
+        service_kit::string_override("rollup.genesis_state_hash", cli.genesis_state_hash.as_ref()),
+        service_kit::string_override("verifier.kind", cli.verifier.as_ref()),
+        service_kit::string_override("output.deployment_json", path(&cli.out)),
+    ];
+    let config: DeployConfig = cli.config.load(shorthands.into_iter().flatten())?;
     let key = cli
         .private_key
         .clone()

@@ -300,8 +300,9 @@ impl Certificate {
         (0..self.bitmap.len() * 8).filter(|i| self.bitmap[i / 8] & (1 << (i % 8)) != 0)
     }
 
-    /// Checks the bitmap, the quorum and the aggregate signature over `digest`.
-    pub fn verify(&self, committee: &Committee, digest: &[u8; 32]) -> Result<(), CryptoError> {
+    /// Checks the bitmap against the committee and the signers' stake against the quorum;
+    /// returns the signers.
+    fn quorum_signers(&self, committee: &Committee) -> Result<Vec<usize>, CryptoError> {
         let n = committee.members.len();
         let expected = n.div_ceil(8);
         if self.bitmap.len() != expected {
@@ -310,17 +311,49 @@ impl Certificate {
         if n % 8 != 0 && self.bitmap[expected - 1] >> (n % 8) != 0 {
             return Err(CryptoError::Invalid { what: "signer bitmap", reason: "bits set past the committee size".into() });
         }
-        let mut signed = 0u128;
-        let mut keys = Vec::new();
-        for i in self.signers() {
-            signed += u128::from(committee.members[i].1);
-            keys.push(&committee.members[i].0 .0);
-        }
+        let signers: Vec<usize> = self.signers().collect();
+        let signed: u128 = signers.iter().map(|i| u128::from(committee.members[*i].1)).sum();
         if signed < committee.quorum_stake() {
             return Err(CryptoError::BelowQuorum { signed, total: committee.total_stake() });
         }
+        Ok(signers)
+    }
+
+    /// Checks the bitmap, the quorum and the aggregate signature over `digest`.
+    pub fn verify(&self, committee: &Committee, digest: &[u8; 32]) -> Result<(), CryptoError> {
+        let keys: Vec<&min_pk::PublicKey> = self.quorum_signers(committee)?.iter().map(|i| &committee.members[*i].0 .0).collect();
         let agg = min_pk::AggregatePublicKey::aggregate(&keys, false).map_err(|e| invalid("signer keys", e))?;
         match self.signature.0.verify(true, digest, BLS_DST, &[], &agg.to_public_key(), false) {
+            BLST_ERROR::BLST_SUCCESS => Ok(()),
+            _ => Err(CryptoError::BadSignature),
+        }
+    }
+
+    /// Checks bitmap, quorum and an aggregate where each signer `i` signed its own digest
+    /// `digest_of(i)`, as in consensus timeout certificates (each signer reports its own highest
+    /// certificate). Signers that signed the same digest are checked together, so the cost is one
+    /// pairing per distinct digest plus one.
+    pub fn verify_multi(&self, committee: &Committee, digest_of: impl Fn(usize) -> [u8; 32]) -> Result<(), CryptoError> {
+        // (digest, keys that signed it), in first-seen order.
+        let mut groups: Vec<([u8; 32], Vec<&min_pk::PublicKey>)> = Vec::new();
+        for i in self.quorum_signers(committee)? {
+            let d = digest_of(i);
+            match groups.iter_mut().find(|(g, _)| *g == d) {
+                Some((_, keys)) => keys.push(&committee.members[i].0 .0),
+                None => groups.push((d, vec![&committee.members[i].0 .0])),
+            }
+        }
+        if let [(digest, _)] = &groups[..] {
+            return self.verify(committee, digest);
+        }
+        let mut agg_keys = Vec::with_capacity(groups.len());
+        for (_, keys) in &groups {
+            let agg = min_pk::AggregatePublicKey::aggregate(keys, false).map_err(|e| invalid("signer keys", e))?;
+            agg_keys.push(agg.to_public_key());
+        }
+        let msgs: Vec<&[u8]> = groups.iter().map(|(d, _)| d.as_slice()).collect();
+        let key_refs: Vec<&min_pk::PublicKey> = agg_keys.iter().collect();
+        match self.signature.0.aggregate_verify(true, &msgs, BLS_DST, &key_refs, false) {
             BLST_ERROR::BLST_SUCCESS => Ok(()),
             _ => Err(CryptoError::BadSignature),
         }

@@ -82,3 +82,26 @@ fn committee_hash_is_over_l1_encoding() {
     assert_eq!(l1.members.len(), 3);
     assert_eq!(protocol::sequencer::Committee::decode(&l1.encode()).unwrap(), l1);
 }
+
+#[test]
+fn multi_digest_certificate() {
+    // Each signer signs its own digest (as in a consensus timeout certificate); two share one.
+    let (keys, c) = committee(4, &[10]);
+    let digest_of = |i: usize| [if i == 2 { 1u8 } else { 2u8 + (i as u8 % 2) }; 32];
+    let sigs: Vec<_> = (0..3).map(|i| (i, keys[i].sign(&digest_of(i)))).collect();
+    let cert = Certificate::aggregate(4, &sigs).unwrap();
+    cert.verify_multi(&c, digest_of).unwrap();
+    // One signer's digest differs from what it signed.
+    assert_eq!(cert.verify_multi(&c, |i| if i == 0 { [9; 32] } else { digest_of(i) }), Err(CryptoError::BadSignature));
+    // Below quorum and bad bitmaps are rejected like single-digest certificates.
+    let two = Certificate::aggregate(4, &sigs[..2]).unwrap();
+    assert!(matches!(two.verify_multi(&c, digest_of), Err(CryptoError::BelowQuorum { .. })));
+    let mut bad = cert.clone();
+    bad.bitmap.push(0);
+    assert!(matches!(bad.verify_multi(&c, digest_of), Err(CryptoError::BitmapLength { .. })));
+    // When every signer signed the same digest it agrees with `verify`.
+    let same: Vec<_> = (0..4).map(|i| (i, keys[i].sign(&[5; 32]))).collect();
+    let cert = Certificate::aggregate(4, &same).unwrap();
+    cert.verify(&c, &[5; 32]).unwrap();
+    cert.verify_multi(&c, |_| [5; 32]).unwrap();
+}

@@ -1,0 +1,230 @@
+//! `pvm`: run a kernel on inputs without a network, the way kernel authors test (the seeds'
+//! `octez-wasm-repl`, non-interactive).
+//!
+//! ```text
+//! pvm run --kernel K.wasm --inputs inputs.json [--preimages DIR] [--rollup 0x<20 bytes>] [--json]
+//! pvm validate K.wasm
+//! pvm genesis K.wasm [--rollup 0x<20 bytes>]
+//! ```
+
+mod inputs;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use protocol::{Address, InfoPerLevel, RollupMetadata};
+use pvm::{Compiler, Key, LevelInput, Pvm, PvmConfig, PvmError, RunEnd};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "pvm", version, about = "Run and check PVM kernels without a network")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct RollupArgs {
+    /// The rollup address `reveal_metadata` reports.
+    #[arg(long, default_value = "0x0000000000000000000000000000000000000000")]
+    rollup: Address,
+    /// The origination level `reveal_metadata` reports.
+    #[arg(long, default_value_t = 0)]
+    origination_level: u32,
+    /// Ticks per kernel_run.
+    #[arg(long, default_value_t = pvm::state::DEFAULT_TICK_BUDGET)]
+    tick_budget: u64,
+    /// wasmer compiler: cranelift or singlepass.
+    #[arg(long, default_value = "cranelift")]
+    compiler: Compiler,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a kernel (.wasm or .wat) on levels of inputs and print, per level, the debug output,
+    /// the outbox and the state hash, then the durable storage.
+    Run {
+        /// The kernel, binary (.wasm) or text (.wat).
+        #[arg(long)]
+        kernel: PathBuf,
+        /// The seeds' inputs file: a JSON array of levels, each an array of messages.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// Directory of reveal pages, each in a file named by its hash in hex.
+        #[arg(long)]
+        preimages: Option<PathBuf>,
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Keep the state here (and continue from it if it exists) instead of a temporary
+        /// directory.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        rollup: RollupArgs,
+    },
+    /// Check that a module is a valid kernel, saying what is wrong if not.
+    Validate {
+        /// The kernel, binary (.wasm) or text (.wat).
+        kernel: PathBuf,
+    },
+    /// Print the genesis state hash of a rollup running this kernel (for origination).
+    Genesis {
+        /// The kernel, binary (.wasm) or text (.wat).
+        kernel: PathBuf,
+        #[command(flatten)]
+        rollup: RollupArgs,
+    },
+}
+
+fn read_kernel(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading kernel {}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    wat::parse_bytes(&bytes).map(|b| b.into_owned()).with_context(|| format!("{} is neither binary WebAssembly nor valid WAT", path.display()))
+}
+
+fn config(r: &RollupArgs, preimages: Option<&Path>) -> PvmConfig {
+    let mut c = PvmConfig::new(RollupMetadata { address: r.rollup, origination_level: r.origination_level });
+    c.tick_budget = r.tick_budget;
+    c.compiler = r.compiler;
+    if let Some(dir) = preimages {
+        c.preimages = Arc::new(pvm::PreimageDir::new(dir));
+    }
+    c
+}
+
+/// Text when UTF-8 (as kernels print), hex otherwise.
+fn debug_text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => hex::encode(b),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Validate { kernel } => match read_kernel(&kernel).and_then(|b| Ok(pvm_validate::validate(&b)?)) {
+            Ok(info) => {
+                let imports: Vec<String> = info.imports.iter().map(|i| i.to_string()).collect();
+                println!("{}: valid kernel (memory exported as \"{}\"; imports: {})", kernel.display(), info.memory_export, if imports.is_empty() { "none".into() } else { imports.join(", ") });
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e:#}", kernel.display());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Genesis { kernel, rollup } => match read_kernel(&kernel).and_then(|b| Ok(Pvm::genesis(&b, &config(&rollup, None))?)) {
+            Ok(r) => {
+                println!("{}", json!({"state_hash": r.state_hash.to_string(), "pvm_root": r.pvm_root.to_string(), "outbox_root": r.outbox_root.to_string()}));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run { kernel, inputs, preimages, json, state_dir, rollup } => {
+            match run(&kernel, inputs.as_deref(), preimages.as_deref(), json, state_dir.as_deref(), &rollup) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn run(kernel: &Path, inputs: Option<&Path>, preimages: Option<&Path>, json_out: bool, state_dir: Option<&Path>, rollup: &RollupArgs) -> Result<ExitCode> {
+    let bytes = read_kernel(kernel)?;
+    let levels = match inputs {
+        Some(p) => inputs::parse(&std::fs::read_to_string(p).with_context(|| format!("reading inputs {}", p.display()))?)?,
+        None => vec![],
+    };
+    let tmp;
+    let dir = match state_dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary state directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let mut pvm = Pvm::open_or_create(&dir, &bytes, config(rollup, preimages))?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut code = ExitCode::SUCCESS;
+    for messages in levels {
+        let level = pvm.head().level + 1;
+        let input = LevelInput::new(level, InfoPerLevel { timestamp_ms: 0, block_hash: protocol::Hash32::ZERO }, &[], &[]);
+        // Start of level and info per level, the file's messages in file order, end of level.
+        let mut all = input.messages;
+        let eol = all.pop().unwrap_or_default();
+        all.extend(messages);
+        all.push(eol);
+        match pvm.run_level(LevelInput { level, messages: all }) {
+            Ok(o) => {
+                if json_out {
+                    let debug: Vec<String> = o.debug.iter().map(|d| debug_text(d)).collect();
+                    let outbox: Vec<String> = o.outbox.iter().map(hex::encode).collect();
+                    writeln!(out, "{}", json!({"level": level, "debug": debug, "outbox": outbox, "state_hash": o.record.state_hash.to_string()}))?;
+                } else {
+                    writeln!(out, "level {level}: state hash {}", o.record.state_hash)?;
+                    for r in &o.runs {
+                        match &r.end {
+                            RunEnd::Completed { reboot: true } => writeln!(out, "  kernel_run: rebooted after reading {} inputs ({} ticks)", r.inputs_read, r.metered_ticks)?,
+                            RunEnd::Completed { reboot: false } => writeln!(out, "  kernel_run: yielded after reading {} inputs ({} ticks)", r.inputs_read, r.metered_ticks)?,
+                            RunEnd::Failed(why) => writeln!(out, "  kernel_run: FAILED ({why}); rolled back, stuck flag set")?,
+                        }
+                    }
+                    for c in &o.kernel_changes {
+                        writeln!(out, "  kernel: {c:?}")?;
+                    }
+                    for d in &o.debug {
+                        writeln!(out, "  debug: {}", debug_text(d))?;
+                    }
+                    for m in &o.outbox {
+                        writeln!(out, "  outbox: {}", hex::encode(m))?;
+                    }
+                }
+            }
+            Err(e @ (PvmError::Aborted { .. } | PvmError::Engine { .. })) => {
+                // The level cannot be computed here (a missing preimage, say); the state stays
+                // at the previous level, which is what gets printed below.
+                if json_out {
+                    writeln!(out, "{}", json!({"level": level, "error": e.to_string()}))?;
+                } else {
+                    writeln!(out, "level {level}: NOT COMPUTED: {e}")?;
+                }
+                code = ExitCode::from(3);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let head = pvm.head();
+    let mut view = pvm.view(head.level)?;
+    let values = view.values_under(&Key::root())?;
+    if json_out {
+        let durable: serde_json::Map<String, serde_json::Value> =
+            values.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(hex::encode(v)))).collect();
+        writeln!(out, "{}", json!({ "durable": durable }))?;
+    } else {
+        writeln!(out, "durable storage after level {}:", head.level)?;
+        for (k, v) in &values {
+            let shown = if v.len() > 64 { format!("{}... ({} bytes)", hex::encode(&v[..64]), v.len()) } else { hex::encode(v) };
+            writeln!(out, "  {k} = {shown}")?;
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,516 @@
+//! The PVM: a state directory, a kernel engine, and the level driver.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use protocol::outbox::{level_messages_root, message_leaf, slot_leaf, OutboxProof};
+use protocol::{Hash32, MAX_MESSAGE_SIZE};
+use pvm_durable::{DurableError, Key, MemStore, NodeKind, NodeStore, Tree};
+use pvm_fast::{FastEngine, Kernel, LoadError, RunOutcome};
+use pvm_host::{Abort, HostState, LevelInbox};
+
+use crate::config::PvmConfig;
+use crate::db::{Commit, DbError, DbNodes, LevelRecord, StateDb};
+use crate::outbox::OutboxTree;
+use crate::state::{key, keys, stuck, MachineState, MAX_REBOOTS_PER_LEVEL};
+
+/// What can go wrong. None of these changes the committed state: a failed level can be run
+/// again once the cause is fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum PvmError {
+    /// The state database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The durable storage could not be read.
+    #[error(transparent)]
+    Storage(#[from] DurableError),
+    /// `create` on a directory that already holds a state.
+    #[error("{0} already holds a PVM state: open it instead")]
+    AlreadyExists(PathBuf),
+    /// `open` on a directory without a state.
+    #[error("{0} holds no PVM state: create one from a kernel first")]
+    NoState(PathBuf),
+    /// The directory was created with other rollup parameters.
+    #[error("state in {dir} was created with {stored}, but the configuration says {configured}")]
+    ParamsMismatch {
+        /// The directory.
+        dir: PathBuf,
+        /// What it holds.
+        stored: String,
+        /// What the configuration asks for.
+        configured: String,
+    },
+    /// The origination kernel does not load.
+    #[error("origination kernel: {0}")]
+    Kernel(#[from] LoadError),
+    /// Levels must come in order.
+    #[error("expected level {expected}, got level {got}")]
+    UnexpectedLevel {
+        /// The next level.
+        expected: u32,
+        /// The level given.
+        got: u32,
+    },
+    /// An inbox message over 4,096 bytes.
+    #[error("inbox message {index} of level {level} is {size} bytes; messages are at most 4096")]
+    MessageTooLarge {
+        /// The level.
+        level: u32,
+        /// Its position.
+        index: usize,
+        /// Its size.
+        size: usize,
+    },
+    /// The node could not answer a host call (see [`Abort`]); nothing was committed.
+    #[error("level {level} abandoned: {abort}")]
+    Aborted {
+        /// The level.
+        level: u32,
+        /// Why.
+        abort: Abort,
+    },
+    /// The wasm engine failed (not the kernel): nothing was committed.
+    #[error("level {level} abandoned: engine failure: {reason}")]
+    Engine {
+        /// The level.
+        level: u32,
+        /// What failed.
+        reason: String,
+    },
+    /// A level this state does not have (not yet processed, or reverted).
+    #[error("no state for level {0}")]
+    UnknownLevel(u32),
+    /// No outbox message at that position.
+    #[error("level {level} has no outbox message {index}")]
+    NoOutboxMessage {
+        /// The level.
+        level: u32,
+        /// The index asked for.
+        index: u32,
+    },
+    /// The outbox slot of that level has been reused by a later level.
+    #[error("the outbox of level {level} is no longer in the state of level {at}")]
+    OutboxExpired {
+        /// The level of the message.
+        level: u32,
+        /// The state asked about.
+        at: u32,
+    },
+}
+
+/// One level's inbox: every message `read_input` will return, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelInput {
+    /// The level.
+    pub level: u32,
+    /// Start of level, info per level, the delayed transfers, the externals, end of level.
+    pub messages: Vec<Vec<u8>>,
+}
+
+impl LevelInput {
+    /// The inbox of a level in the protocol's order (docs/protocol.md section 2).
+    pub fn new(level: u32, info: protocol::InfoPerLevel, transfers: &[protocol::Transfer], externals: &[Vec<u8>]) -> Self {
+        LevelInput { level, messages: protocol::inbox::level_messages(info, transfers, externals) }
+    }
+}
+
+/// How one `kernel_run` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// It returned (and asked for a reboot, or yielded).
+    Completed {
+        /// Whether it asked to be called again in the same level.
+        reboot: bool,
+    },
+    /// It failed and was rolled back.
+    Failed(String),
+}
+
+/// One `kernel_run` of a level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// How it ended.
+    pub end: RunEnd,
+    /// Ticks it consumed (it is counted as the full budget regardless).
+    pub metered_ticks: u64,
+    /// Inbox messages it read.
+    pub inputs_read: usize,
+}
+
+/// A kernel change during a level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelChange {
+    /// A new kernel was written to `/kernel/boot.wasm` and loaded.
+    Upgraded {
+        /// Its durable value hash.
+        hash: Hash32,
+    },
+    /// The kernel at `/kernel/boot.wasm` did not load; the previous one was restored.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The result of a level.
+#[derive(Debug, Clone)]
+pub struct LevelOutcome {
+    /// The new state.
+    pub record: LevelRecord,
+    /// Ticks this level counted (runs × budget).
+    pub ticks: u64,
+    /// The outbox messages the level wrote.
+    pub outbox: Vec<Vec<u8>>,
+    /// `write_debug` output.
+    pub debug: Vec<Vec<u8>>,
+    /// Whether debug output was cut at the per-level bound.
+    pub debug_truncated: bool,
+    /// Every `kernel_run`, in order.
+    pub runs: Vec<RunReport>,
+    /// Kernel upgrades and rejected upgrades.
+    pub kernel_changes: Vec<KernelChange>,
+}
+
+/// A PVM with its state directory. See the crate documentation.
+pub struct Pvm {
+    dir: PathBuf,
+    db: Arc<StateDb>,
+    nodes: Arc<dyn NodeStore>,
+    engine: Arc<FastEngine>,
+    config: PvmConfig,
+    head: LevelRecord,
+    durable: Tree,
+    outbox: OutboxTree,
+}
+
+impl std::fmt::Debug for Pvm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pvm").field("dir", &self.dir).field("head", &self.head).finish()
+    }
+}
+
+/// The durable storage with the origination kernel installed.
+fn genesis_tree(store: Arc<dyn NodeStore>, kernel: &[u8]) -> Result<Tree, PvmError> {
+    let mut t = Tree::empty(store);
+    let put = |t: &mut Tree, k: &str, v: &[u8]| t.set_value(&key(k), v).map_err(|e| DurableError::Corrupt { hash: String::new(), reason: leak(e) });
+    put(&mut t, keys::BOOT, kernel)?;
+    t.copy(&key(keys::BOOT), &key(keys::FALLBACK)).map_err(|e| DurableError::Corrupt { hash: String::new(), reason: leak(e) })?;
+    Ok(t)
+}
+
+fn leak(e: pvm_durable::AccessError) -> &'static str {
+    match e {
+        pvm_durable::AccessError::TooLarge => "kernel too large",
+        _ => "could not be written",
+    }
+}
+
+fn record_for(machine: MachineState, outbox_root: [u8; 32]) -> LevelRecord {
+    let pvm_root = machine.pvm_root();
+    LevelRecord {
+        level: machine.level,
+        state_hash: protocol::commitment::state_hash(&pvm_root, &Hash32(outbox_root)),
+        pvm_root,
+        outbox_root: Hash32(outbox_root),
+        durable_root: machine.durable_root,
+        ticks: machine.ticks,
+    }
+}
+
+impl Pvm {
+    /// The genesis state of a rollup running `kernel`, without touching disk: what the L1
+    /// origination records (its state hash goes into the genesis commitment).
+    pub fn genesis(kernel: &[u8], config: &PvmConfig) -> Result<LevelRecord, PvmError> {
+        FastEngine::new(config.compiler).load(protocol::keccak256(kernel), kernel)?;
+        let mut t = genesis_tree(Arc::new(MemStore::new()), kernel)?;
+        let machine = MachineState { level: 0, ticks: 0, durable_root: Hash32(t.root_hash()) };
+        Ok(record_for(machine, OutboxTree::new().empty_root()))
+    }
+
+    /// Creates the genesis state of a rollup running `kernel` in `dir` (level 0).
+    pub fn create(dir: &Path, kernel: &[u8], config: PvmConfig) -> Result<Self, PvmError> {
+        let db = Arc::new(StateDb::open(dir)?);
+        if db.head()?.is_some() {
+            return Err(PvmError::AlreadyExists(dir.to_path_buf()));
+        }
+        let engine = Arc::new(FastEngine::new(config.compiler));
+        let nodes: Arc<dyn NodeStore> = Arc::new(DbNodes(db.clone()));
+        let mut tree = genesis_tree(nodes.clone(), kernel)?;
+        let hash = tree.value_hash(&key(keys::BOOT))?.unwrap_or_default();
+        engine.load(hash, kernel)?;
+        let (durable_root, durable_nodes) = tree.commit();
+        let outbox = OutboxTree::new();
+        let record = record_for(MachineState { level: 0, ticks: 0, durable_root: Hash32(durable_root) }, outbox.empty_root());
+        let params = config.params();
+        db.commit(Commit { record, durable_nodes: &durable_nodes, outbox_nodes: &[], outbox: &[], params: Some(&params) })?;
+        tracing::info!(dir = %dir.display(), state_hash = %record.state_hash, "PVM state created");
+        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, config, head: record, durable: tree, outbox })
+    }
+
+    /// Opens the state in `dir` where it stopped.
+    pub fn open(dir: &Path, config: PvmConfig) -> Result<Self, PvmError> {
+        if !dir.join("CURRENT").exists() {
+            return Err(PvmError::NoState(dir.to_path_buf()));
+        }
+        let db = Arc::new(StateDb::open(dir)?);
+        let head = db.head()?.ok_or_else(|| PvmError::NoState(dir.to_path_buf()))?;
+        let stored = db.params()?.unwrap_or_default();
+        if stored != config.params() {
+            return Err(PvmError::ParamsMismatch {
+                dir: dir.to_path_buf(),
+                stored: PvmConfig::describe_params(&stored),
+                configured: PvmConfig::describe_params(&config.params()),
+            });
+        }
+        let record = db.record(head)?.ok_or(PvmError::UnknownLevel(head))?;
+        let nodes: Arc<dyn NodeStore> = Arc::new(DbNodes(db.clone()));
+        let durable = Tree::open(nodes.clone(), record.durable_root.0);
+        let engine = Arc::new(FastEngine::new(config.compiler));
+        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, config, head: record, durable, outbox: OutboxTree::new() })
+    }
+
+    /// Opens the state in `dir`, or creates it from `kernel` if there is none.
+    pub fn open_or_create(dir: &Path, kernel: &[u8], config: PvmConfig) -> Result<Self, PvmError> {
+        if dir.join("CURRENT").exists() {
+            Self::open(dir, config)
+        } else {
+            Self::create(dir, kernel, config)
+        }
+    }
+
+    /// The latest state.
+    pub fn head(&self) -> LevelRecord {
+        self.head
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PvmConfig {
+        &self.config
+    }
+
+    /// The state after `level`, if this directory has it.
+    pub fn record(&self, level: u32) -> Result<Option<LevelRecord>, PvmError> {
+        if level > self.head.level {
+            return Ok(None);
+        }
+        Ok(self.db.record(level)?)
+    }
+
+    /// A read-only view of the durable storage after `level`.
+    pub fn view(&self, level: u32) -> Result<StateView, PvmError> {
+        let r = self.record(level)?.ok_or(PvmError::UnknownLevel(level))?;
+        Ok(StateView { record: r, tree: Tree::open(self.nodes.clone(), r.durable_root.0) })
+    }
+
+    /// Goes back to the state after `level`, forgetting every later level (to recompute them,
+    /// for instance after an L1 reorganisation).
+    pub fn revert_to(&mut self, level: u32) -> Result<(), PvmError> {
+        let r = self.record(level)?.ok_or(PvmError::UnknownLevel(level))?;
+        self.db.truncate_after(level, self.head.level)?;
+        self.head = r;
+        self.durable = Tree::open(self.nodes.clone(), r.durable_root.0);
+        tracing::info!(level, state_hash = %r.state_hash, "PVM reverted");
+        Ok(())
+    }
+
+    /// The outbox messages `level` wrote.
+    pub fn outbox(&self, level: u32) -> Result<Vec<Vec<u8>>, PvmError> {
+        if level > self.head.level {
+            return Err(PvmError::UnknownLevel(level));
+        }
+        Ok(self.db.outbox_messages(level)?)
+    }
+
+    /// The message at (`level`, `index`) and its proof against the state after level `at`
+    /// (for instance the last cemented commitment's).
+    pub fn outbox_proof(&self, at: u32, level: u32, index: u32) -> Result<(Vec<u8>, OutboxProof), PvmError> {
+        let state = self.record(at)?.ok_or(PvmError::UnknownLevel(at))?;
+        if level > at {
+            return Err(PvmError::UnknownLevel(level));
+        }
+        let messages = self.db.outbox_messages(level)?;
+        let message = messages.get(index as usize).cloned().ok_or(PvmError::NoOutboxMessage { level, index })?;
+        let (leaf, slot_path) = self.outbox.slot_path(&self.db, &state.outbox_root.0, level)?;
+        if leaf != slot_leaf(level, messages.len() as u32, &level_messages_root(&messages)) {
+            return Err(PvmError::OutboxExpired { level, at });
+        }
+        let leaves: Vec<[u8; 32]> = messages.iter().map(|m| message_leaf(m)).collect();
+        let message_path = protocol::merkle::proof(&leaves, index as usize).ok_or(PvmError::NoOutboxMessage { level, index })?;
+        let proof = OutboxProof { pvm_root: state.pvm_root, level, index, count: messages.len() as u32, message_path, slot_path };
+        Ok((message, proof))
+    }
+
+    /// Runs one level: feeds its inbox to the kernel (rebooting as it asks, at most 1,000
+    /// times), commits the new state and returns it. On error nothing is committed.
+    pub fn run_level(&mut self, input: LevelInput) -> Result<LevelOutcome, PvmError> {
+        let expected = self.head.level + 1;
+        if input.level != expected {
+            return Err(PvmError::UnexpectedLevel { expected, got: input.level });
+        }
+        if let Some((index, m)) = input.messages.iter().enumerate().find(|(_, m)| m.len() > MAX_MESSAGE_SIZE) {
+            return Err(PvmError::MessageTooLarge { level: input.level, index, size: m.len() });
+        }
+        let committed = Tree::open(self.nodes.clone(), self.head.durable_root.0);
+        let durable = std::mem::replace(&mut self.durable, committed);
+        let level = input.level;
+        let host = HostState {
+            durable,
+            inbox: LevelInbox { level, messages: input.messages, next: 0 },
+            outbox: Vec::new(),
+            debug: Default::default(),
+            preimages: self.config.preimages.clone(),
+            metadata: self.config.metadata,
+        };
+        let (mut host, runs, changes) = self.drive(host, level)?;
+        let ticks = runs.len() as u64 * self.config.tick_budget;
+        let (durable_root, durable_nodes) = host.durable.commit();
+        let (outbox_root, outbox_nodes) = self.outbox.set_level(&self.db, &self.head.outbox_root.0, level, &host.outbox)?;
+        let machine = MachineState { level, ticks: self.head.ticks.saturating_add(ticks), durable_root: Hash32(durable_root) };
+        let record = record_for(machine, outbox_root);
+        self.db.commit(Commit { record, durable_nodes: &durable_nodes, outbox_nodes: &outbox_nodes, outbox: &host.outbox, params: None })?;
+        self.head = record;
+        self.durable = host.durable;
+        tracing::debug!(level, runs = runs.len(), outbox = host.outbox.len(), state_hash = %record.state_hash, "level done");
+        Ok(LevelOutcome {
+            record,
+            ticks,
+            outbox: host.outbox,
+            debug: host.debug.entries,
+            debug_truncated: host.debug.truncated,
+            runs,
+            kernel_changes: changes,
+        })
+    }
+
+    /// The level driver: `kernel_run` after `kernel_run` until the kernel yields, the reboot
+    /// limit is reached, or (after a failure) no input is left.
+    fn drive(&mut self, mut host: HostState, level: u32) -> Result<(HostState, Vec<RunReport>, Vec<KernelChange>), PvmError> {
+        let mut runs = Vec::new();
+        let mut changes = Vec::new();
+        let mut reboots = 0u32;
+        loop {
+            host.durable.set_value(&key(keys::REBOOT_COUNTER), &reboots.to_be_bytes()).map_err(access)?;
+            let kernel = self.select_kernel(&mut host.durable, &mut changes, level)?;
+            let snapshot = host.durable.snapshot();
+            let outbox_len = host.outbox.len();
+            let first_input = host.inbox.next;
+            let report = self.engine.run(&kernel, host, self.config.tick_budget);
+            host = report.host;
+            let inputs_read = host.inbox.next - first_input;
+            let again = match report.outcome {
+                RunOutcome::Completed => {
+                    let reboot = host.durable.has(&key(keys::REBOOT))? != NodeKind::Missing;
+                    host.durable.delete(&key(keys::REBOOT))?;
+                    host.durable.delete(&key(keys::STUCK))?;
+                    runs.push(RunReport { end: RunEnd::Completed { reboot }, metered_ticks: report.ticks, inputs_read });
+                    if reboot && reboots == MAX_REBOOTS_PER_LEVEL {
+                        host.durable.set_value(&key(keys::STUCK), &[stuck::TOO_MANY_REBOOTS]).map_err(access)?;
+                    }
+                    reboot
+                }
+                RunOutcome::Failed(failure) => {
+                    // Atomic: nothing the run wrote survives. The inputs it read stay read, and
+                    // a run that read none loses the next one, so failures always progress.
+                    host.durable.restore(snapshot);
+                    host.outbox.truncate(outbox_len);
+                    if inputs_read == 0 && host.inbox.has_unread() {
+                        host.inbox.next += 1;
+                    }
+                    host.durable.set_value(&key(keys::STUCK), &[stuck::RUN_FAILED]).map_err(access)?;
+                    tracing::debug!(level, %failure, "kernel_run failed and was rolled back");
+                    runs.push(RunReport { end: RunEnd::Failed(failure.to_string()), metered_ticks: report.ticks, inputs_read });
+                    host.inbox.has_unread()
+                }
+                RunOutcome::Aborted(abort) => return Err(PvmError::Aborted { level, abort }),
+                RunOutcome::EngineError(reason) => return Err(PvmError::Engine { level, reason }),
+            };
+            if !again || reboots == MAX_REBOOTS_PER_LEVEL {
+                return Ok((host, runs, changes));
+            }
+            reboots += 1;
+        }
+    }
+
+    /// The kernel to run: `/kernel/boot.wasm` if it is the last kernel that loaded or loads now
+    /// (then it becomes the fallback), else the fallback, put back at `/kernel/boot.wasm`.
+    fn select_kernel(&self, tree: &mut Tree, changes: &mut Vec<KernelChange>, level: u32) -> Result<Arc<Kernel>, PvmError> {
+        let (boot, fallback) = (key(keys::BOOT), key(keys::FALLBACK));
+        let fallback_hash = tree.value_hash(&fallback)?.ok_or_else(|| DurableError::Corrupt { hash: String::new(), reason: "missing the fallback kernel" })?;
+        let boot_hash = tree.value_hash(&boot)?;
+        if boot_hash != Some(fallback_hash) {
+            let loaded = match (boot_hash, tree.read_value(&boot)?) {
+                (Some(h), Some(bytes)) => match self.engine.load(h, &bytes) {
+                    Ok(k) => Ok(k),
+                    Err(e) if e.is_kernel_fault() => Err(e.to_string()),
+                    // Not the kernel's fault: rejecting it here would diverge from nodes whose
+                    // compiler handles it. Stop instead, saying what to change.
+                    Err(e) => {
+                        return Err(PvmError::Engine { level, reason: format!("{e}; run this node with the cranelift compiler") })
+                    }
+                },
+                _ => Err("/kernel/boot.wasm was deleted".to_string()),
+            };
+            match loaded {
+                Ok(kernel) => {
+                    tree.copy(&boot, &fallback).map_err(access)?;
+                    tracing::info!(level, kernel = %Hash32(kernel.hash()), "kernel upgraded");
+                    changes.push(KernelChange::Upgraded { hash: Hash32(kernel.hash()) });
+                    return Ok(kernel);
+                }
+                Err(reason) => {
+                    tracing::warn!(level, %reason, "kernel upgrade rejected; the previous kernel stays");
+                    tree.copy(&fallback, &boot).map_err(access)?;
+                    tree.set_value(&key(keys::STUCK), &[stuck::UPGRADE_REJECTED]).map_err(access)?;
+                    changes.push(KernelChange::Rejected { reason });
+                }
+            }
+        }
+        if let Some(k) = self.engine.cached(&fallback_hash) {
+            return Ok(k);
+        }
+        let bytes = tree.read_value(&fallback)?.unwrap_or_default();
+        self.engine
+            .load(fallback_hash, &bytes)
+            .map_err(|e| PvmError::Engine { level, reason: format!("the current kernel no longer loads: {e}") })
+    }
+}
+
+fn access(e: pvm_durable::AccessError) -> PvmError {
+    match e {
+        pvm_durable::AccessError::Backend(b) => PvmError::Storage(b),
+        other => PvmError::Storage(DurableError::Corrupt { hash: String::new(), reason: leak(other) }),
+    }
+}
+
+/// The durable storage after one level, read-only.
+pub struct StateView {
+    record: LevelRecord,
+    tree: Tree,
+}
+
+impl StateView {
+    /// The state this view shows.
+    pub fn record(&self) -> LevelRecord {
+        self.record
+    }
+
+    /// The value under `key`.
+    pub fn read(&mut self, key: &Key) -> Result<Option<Vec<u8>>, PvmError> {
+        Ok(self.tree.read_value(key)?)
+    }
+
+    /// What `key` holds.
+    pub fn has(&mut self, key: &Key) -> Result<NodeKind, PvmError> {
+        Ok(self.tree.has(key)?)
+    }
+
+    /// The step names under `key`, in order.
+    pub fn subkeys(&mut self, key: &Key) -> Result<Vec<String>, PvmError> {
+        Ok(self.tree.subkeys(key)?)
+    }
+
+    /// Every value at or under `key`, with its key.
+    pub fn values_under(&mut self, key: &Key) -> Result<Vec<(Key, Vec<u8>)>, PvmError> {
+        Ok(self.tree.values_under(key)?)
+    }
+}

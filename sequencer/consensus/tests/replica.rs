@@ -1,0 +1,200 @@
+//! The replica's rules on hand-made inputs: one vote per view whatever the leader sends, forged
+//! and misattributed proposals rejected, evidence for equivocation, the safety state returned
+//! before any vote, and blocks that break the parent rules not voted for.
+
+use std::sync::Arc;
+
+use committee::{dev_keys, SecretKey};
+use consensus::message::{proposal_digest, vote_digest};
+use consensus::{
+    Block, Bls, Config, Effects, Evidence, Members, Message, Offence, Payload, Proposal, QuorumCert, Replica, Restored, Scheme, Target,
+    Verdict, Vote,
+};
+use protocol::sequencer::BlockHeader;
+use protocol::Hash32;
+
+struct Setup {
+    cfg: Config,
+    keys: Vec<SecretKey>,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Setup { cfg: Config::new(11), keys: dev_keys("replica-test", 4) }
+    }
+    fn members(&self) -> Members<Bls> {
+        Members::new(self.keys.iter().map(|k| (k.public_key(), 1)).collect()).unwrap()
+    }
+    fn replica(&self, me: u16) -> Replica<Bls> {
+        let mut r = Replica::new(self.cfg.clone(), self.members(), me, self.keys[me as usize].clone(), Restored::genesis(&self.cfg), 0);
+        r.start(0);
+        r
+    }
+    fn genesis(&self) -> Arc<Block> {
+        Block::genesis(self.cfg.chain_id, self.cfg.genesis_timestamp_ms)
+    }
+    /// A view-1 proposal extending genesis, signed by `signer`, with `tweak` applied to the header.
+    fn proposal(&self, signer: u16, tag: u8, tweak: impl Fn(&mut BlockHeader)) -> Proposal<Bls> {
+        let g = self.genesis();
+        let mut header = BlockHeader { chain_id: self.cfg.chain_id, height: 1, view: 1, timestamp_ms: 10, l1_block: 0, parent: g.hash(), payload_root: Hash32::ZERO };
+        tweak(&mut header);
+        let block = Arc::new(Block::assemble(header, Payload::from_transactions([(1u64, vec![tag])])));
+        let signature = Bls::sign(&self.keys[signer as usize], &proposal_digest(self.cfg.chain_id, header.view, &block.hash()));
+        Proposal { block, justify: QuorumCert::genesis(&g.hash()), tc: None, signature }
+    }
+}
+
+fn votes(fx: &Effects<Bls>) -> Vec<Vote<Bls>> {
+    fx.send.iter().filter_map(|(t, m)| match m {
+        Message::Vote(v) => {
+            assert_eq!(*t, Target::All, "votes go to every member");
+            Some(v.clone())
+        }
+        _ => None,
+    })
+    .collect()
+}
+
+#[test]
+fn an_equivocating_leader_gets_one_vote_and_is_caught() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(1);
+    let me = (leader + 1) % 4;
+    let mut r = s.replica(me);
+    let first = s.proposal(leader, 1, |_| {});
+    let fx = r.on_message(20, leader, Message::Proposal(first.clone()));
+    let v = votes(&fx);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].block, first.block.hash());
+    // The safety state that must be synced before the vote is sent comes with it.
+    assert_eq!(fx.safety.as_ref().unwrap().last_voted_view, 1);
+    assert!(Bls::verify(r.members().verifier(), me, &vote_digest(11, 1, 1, &first.block.hash()), &v[0].signature));
+
+    let second = s.proposal(leader, 2, |_| {});
+    let fx = r.on_message(21, leader, Message::Proposal(second.clone()));
+    assert!(votes(&fx).is_empty());
+    assert_eq!(fx.verdict, Verdict::Reject);
+    assert_eq!(fx.penalties, vec![(leader, Offence::Equivocation)]);
+    assert!(matches!(fx.evidence[..], [Evidence::ConflictingProposals { view: 1, first: a, second: b, .. }] if a == first.block.hash() && b == second.block.hash()));
+    // The same proposal again is just ignored.
+    let fx = r.on_message(22, leader, Message::Proposal(first));
+    assert!(votes(&fx).is_empty() && fx.penalties.is_empty());
+}
+
+#[test]
+fn forged_and_misattributed_proposals_are_rejected() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(1);
+    let other = (leader + 1) % 4;
+    let me = (leader + 2) % 4;
+    let mut r = s.replica(me);
+    // Signed by a member who does not lead view 1.
+    let fx = r.on_message(20, other, Message::Proposal(s.proposal(other, 1, |_| {})));
+    assert!(votes(&fx).is_empty());
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(other, Offence::BadSignature)]));
+    // Inconsistent fields (height does not follow the justification).
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.height = 5)));
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
+    // Another chain.
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.chain_id = 12)));
+    assert_eq!(fx.verdict, Verdict::Reject);
+    // A forged justification (a "QC" for view 1 nobody signed) for a view-2 proposal.
+    let mut p = s.proposal(probe.leader(2), 3, |h| h.view = 2);
+    p.justify = QuorumCert { view: 1, height: 0, block: s.genesis().hash(), cert: Bls::aggregate(4, &[(0, Bls::sign(&s.keys[0], &[1; 32]))]) };
+    let fx = r.on_message(20, probe.leader(2), Message::Proposal(p));
+    assert_eq!(fx.verdict, Verdict::Reject);
+    assert!(votes(&fx).is_empty());
+}
+
+#[test]
+fn blocks_breaking_parent_rules_get_no_vote() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(1);
+    let me = (leader + 3) % 4;
+    // A timestamp far in the future (beyond the allowed clock drift).
+    let mut r = s.replica(me);
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.timestamp_ms = 20 + 60_000)));
+    assert!(votes(&fx).is_empty());
+    // An L1 block beyond this replica's L1 head plus tolerance (tolerance 8).
+    let mut r = s.replica(me);
+    r.set_l1_head(Some(100));
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.l1_block = 109)));
+    assert!(votes(&fx).is_empty());
+    let mut r = s.replica(me);
+    r.set_l1_head(Some(100));
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.l1_block = 108)));
+    assert_eq!(votes(&fx).len(), 1);
+    // No L1 view: the parent's l1_block only.
+    let mut r = s.replica(me);
+    let fx = r.on_message(20, leader, Message::Proposal(s.proposal(leader, 1, |h| h.l1_block = 1)));
+    assert!(votes(&fx).is_empty());
+}
+
+#[test]
+fn a_timeout_forbids_voting_later_in_the_view() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(1);
+    let me = (leader + 1) % 4;
+    let mut r = s.replica(me);
+    let fx = r.on_timer(s.cfg.base_timeout_ms + 1);
+    assert!(fx.send.iter().any(|(_, m)| matches!(m, Message::Timeout(t) if t.view == 1)));
+    assert_eq!(fx.safety.unwrap().last_voted_view, 1);
+    let fx = r.on_message(s.cfg.base_timeout_ms + 2, leader, Message::Proposal(s.proposal(leader, 1, |_| {})));
+    assert!(votes(&fx).is_empty());
+}
+
+#[test]
+fn a_quorum_of_votes_moves_to_the_next_view_and_forgers_are_found() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(1);
+    let me = (leader + 1) % 4;
+    let mut r = s.replica(me);
+    let p = s.proposal(leader, 1, |_| {});
+    let h = p.block.hash();
+    r.on_message(20, leader, Message::Proposal(p));
+    let others: Vec<u16> = (0..4).filter(|i| *i != me).collect();
+    // A forged vote in the name of a member (signed with the wrong key) arrives first.
+    let forger = others[0];
+    let victim = others[1];
+    let forged = Vote { view: 1, height: 1, block: h, signer: victim, signature: Bls::sign(&s.keys[forger as usize], &vote_digest(11, 1, 1, &h)) };
+    let fx = r.on_message(21, forger, Message::Vote(forged));
+    assert!(fx.penalties.is_empty(), "checked lazily");
+    // The real one from the victim replaces it (the forger is penalised); with a third vote the
+    // quorum is complete and the replica enters view 2.
+    let real = |i: u16| Vote { view: 1, height: 1, block: h, signer: i, signature: Bls::sign(&s.keys[i as usize], &vote_digest(11, 1, 1, &h)) };
+    let fx = r.on_message(22, victim, Message::Vote(real(victim)));
+    assert_eq!(fx.penalties, vec![(forger, Offence::BadSignature)]);
+    let fx = r.on_message(23, others[2], Message::Vote(real(others[2])));
+    assert_eq!(r.view(), 2, "{fx:?}");
+    assert_eq!(r.high_qc().block, h);
+    // A replayed vote is penalised as a replay once counted.
+    let fx = r.on_message(24, others[2], Message::Vote(real(others[2])));
+    assert!(fx.penalties.is_empty() || fx.penalties == vec![(others[2], Offence::Replay)]);
+}
+
+#[test]
+fn leaders_follow_stake_and_never_repeat_back_to_back() {
+    let keys = dev_keys("leaders", 7);
+    for stakes in [vec![1u64; 4], vec![1; 7], vec![2, 2, 1, 1, 1], vec![10, 30, 25, 35]] {
+        let members = Members::<Bls>::new(keys.iter().zip(&stakes).map(|(k, s)| (k.public_key(), *s)).collect()).unwrap();
+        let total: u64 = stakes.iter().sum();
+        let views = 100_000u64;
+        let mut count = vec![0u64; stakes.len()];
+        let mut prev = u16::MAX;
+        for v in 1..=views {
+            let l = members.leader(11, 0, v);
+            assert!(l != prev || stakes[usize::from(l)] * 100 >= total * 38, "member {l} led views {} and {v} ({stakes:?})", v - 1);
+            prev = l;
+            count[usize::from(l)] += 1;
+        }
+        for (i, c) in count.iter().enumerate() {
+            let expected = views * stakes[i] / total;
+            assert!(c.abs_diff(expected) <= views / 1000, "member {i} led {c} of {views} views, stake share {expected} ({stakes:?})");
+        }
+    }
+}
