@@ -42,7 +42,7 @@ pub enum PvmError {
     },
     /// The origination kernel does not load.
     #[error("origination kernel: {0}")]
-    Kernel(#[from] LoadError),
+    Kernel(LoadError),
     /// Levels must come in order.
     #[error("expected level {expected}, got level {got}")]
     UnexpectedLevel {
@@ -186,6 +186,13 @@ pub struct Pvm {
 impl std::fmt::Debug for Pvm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pvm").field("dir", &self.dir).field("head", &self.head).finish()
+    }
+}
+
+// Not `#[from]`, so a `{:#}` chain does not print the load error twice.
+impl From<LoadError> for PvmError {
+    fn from(e: LoadError) -> Self {
+        PvmError::Kernel(e)
     }
 }
 

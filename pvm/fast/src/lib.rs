@@ -61,7 +61,7 @@ impl FromStr for Compiler {
 pub enum LoadError {
     /// It is not a valid kernel.
     #[error("invalid kernel: {0}")]
-    Invalid(#[from] ValidationError),
+    Invalid(ValidationError),
     /// This engine could not compile a valid kernel (singlepass does not support multi-value,
     /// for instance). A property of the node, not of the kernel: other nodes may compile it.
     #[error("this node's compiler cannot compile the kernel: {0}")]
@@ -69,6 +69,14 @@ pub enum LoadError {
     /// It does not instantiate (a data or element segment out of bounds).
     #[error("kernel does not initialise: {0}")]
     Initialise(String),
+}
+
+// Not `#[from]`: that would make the validation error the source too, and a `{:#}` chain would
+// print it twice.
+impl From<ValidationError> for LoadError {
+    fn from(e: ValidationError) -> Self {
+        LoadError::Invalid(e)
+    }
 }
 
 impl LoadError {
