@@ -44,12 +44,16 @@ impl AppState {
     }
 }
 
+/// Largest `POST /v1/batches` body: a batch is hex in JSON (twice its size), and a batch may be as
+/// large as the L1 accepts in one transaction (anvil takes megabytes; axum's default is 2 MiB).
+pub const MAX_BATCH_REQUEST_BYTES: usize = 64 << 20;
+
 /// The API routes (merge `service_kit::ops_router` for /health and /metrics).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events", get(events))
         .route("/v1/rollup", get(rollup_status))
-        .route("/v1/batches", post(post_batch))
+        .route("/v1/batches", post(post_batch).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_REQUEST_BYTES)))
         .route("/v1/inbox/delayed-hint", get(delayed_hint))
         .route("/v1/inclusion/force", post(force_inclusion))
         .route("/v1/commitments", post(publish))

@@ -79,7 +79,7 @@ impl Options {
             challenge_window: 8,
             challenger: true,
             faulty_proposer_at_level: None,
-            max_batch_bytes: 1_000_000,
+            max_batch_bytes: 4_000_000,
         }
     }
 }

@@ -163,8 +163,19 @@ impl Batcher {
                     Some(l) => l,
                     None => return,
                 };
-                bytes += BlockHeader::SIZE + 12 + level.ns_table.entries.len() * 44
+                let level_bytes = BlockHeader::SIZE + 12 + level.ns_table.entries.len() * 44
                     + level.transactions.iter().map(|x| 4 + x.len()).sum::<usize>();
+                // Post what is pending first if this level would take the batch past its size
+                // (a level larger than the limit on its own still goes, alone).
+                if !pending.is_empty() && bytes + level_bytes > self.config.max_batch_bytes {
+                    let batch = Batch { levels: std::mem::take(&mut pending) };
+                    bytes = 0;
+                    oldest = None;
+                    if !self.post(batch, &last_cert, &shutdown).await {
+                        return;
+                    }
+                }
+                bytes += level_bytes;
                 last_cert = t.block.certificate.clone();
                 pending.push(level);
                 oldest.get_or_insert_with(Instant::now);

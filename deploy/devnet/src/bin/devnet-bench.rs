@@ -147,37 +147,56 @@ async fn run(cli: &Cli, d: &Devnet) -> Result<()> {
         })
     };
 
-    // The load: every 20 ms, rate/50 transfers from the non-probe senders, round robin, over
-    // the sequencer nodes, in batches.
+    // The load: every 20 ms, rate/50 transfers, to the sequencer nodes in turn. Each sender is
+    // pinned to one node and each node gets its batches one at a time, in order: the kernel
+    // takes a sender's transfers only in nonce order, and two nodes (or two concurrent requests
+    // to one node) could order a sender's consecutive transfers the other way round.
     let load_senders: Vec<usize> = (probes.len()..cli.accounts).collect();
+    let groups: Vec<Vec<usize>> =
+        (0..sequencers.len()).map(|j| load_senders.iter().copied().filter(|i| i % sequencers.len() == j).collect()).collect();
+    let mut cursors = vec![0usize; groups.len()];
     let per_tick = (cli.rate / 50).max(1) as usize;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut k = 0usize;
-    let mut inflight = tokio::task::JoinSet::new();
+    let mut workers = tokio::task::JoinSet::new();
+    let queues: Vec<tokio::sync::mpsc::Sender<Vec<SubmitRequest>>> = sequencers
+        .iter()
+        .map(|seq| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<SubmitRequest>>(256);
+            let (seq, counter) = (seq.clone(), submitted.clone());
+            workers.spawn(async move {
+                while let Some(batch) = rx.recv().await {
+                    if let Ok(results) = seq.submit_batch(&batch).await {
+                        counter.fetch_add(results.iter().filter(|r| r.hash.is_some()).count() as u64, Ordering::Relaxed);
+                    }
+                }
+            });
+            tx
+        })
+        .collect();
+    let mut round = 0usize;
     while Instant::now() < load_end {
         tick.tick().await;
+        let j = round % groups.len();
+        round += 1;
+        if groups[j].is_empty() {
+            continue;
+        }
         let mut batch = Vec::with_capacity(per_tick);
         for _ in 0..per_tick {
-            let i = load_senders[k % load_senders.len()];
-            k += 1;
+            let i = groups[j][cursors[j] % groups[j].len()];
+            cursors[j] += 1;
             let (secret, _) = senders[i];
             let to = senders[(i + 7) % senders.len()].1;
             let op = SignedOperation::sign(&secret, Operation::Transfer { to, amount: 1 }, nonces[i], &rollup_addr);
             nonces[i] += 1;
             batch.push(SubmitRequest { namespace: rollup.namespace, payload: sequencer_api::types::to_hex(&op.encode()) });
         }
-        let seq = sequencers[k % sequencers.len()].clone();
-        let counter = submitted.clone();
-        inflight.spawn(async move {
-            if let Ok(results) = seq.submit_batch(&batch).await {
-                counter.fetch_add(results.iter().filter(|r| r.hash.is_some()).count() as u64, Ordering::Relaxed);
-            }
-        });
-        while inflight.len() > 64 {
-            inflight.join_next().await;
+        if queues[j].send(batch).await.is_err() {
+            break;
         }
     }
-    while inflight.join_next().await.is_some() {}
+    drop(queues);
+    while workers.join_next().await.is_some() {}
     let offered_seconds = start.elapsed().as_secs_f64();
     let offered = submitted.load(Ordering::Relaxed);
 
