@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bridge::api::ErrorBody;
+use bridge::server::ApiError;
 use bridge::server::ExecuteRequest;
 use protocol::outbox::OutboxMessage;
 use pvm::Key;
@@ -31,24 +31,16 @@ pub fn router(node: Node) -> Router {
         .with_state(node)
 }
 
-struct ApiError(StatusCode, String, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1, message: self.2, revert: None })).into_response()
-    }
-}
-
 fn not_found(what: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found".into(), what.into())
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
 }
 
 fn bad_request(what: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, "bad_request".into(), what.into())
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", what)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal".into(), e.to_string())
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -248,9 +240,9 @@ fn entry(index: u32, m: Vec<u8>) -> OutboxEntry {
 async fn outbox_proof(State(n): State<Node>, Path((level, index)): Path<(u32, u32)>) -> ApiResult<ExecuteRequest> {
     let (cemented, at) = n.shared().l1.last_cemented();
     if level > at {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "not_cemented".into(),
+            "not_cemented",
             format!("level {level} is not cemented yet (last cemented level {at}); wait for the challenge window"),
         ));
     }

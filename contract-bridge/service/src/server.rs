@@ -66,11 +66,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// An error answer.
+/// An error answer in the `ErrorBody` shape (the rollup node's RPC answers the same way).
 pub struct ApiError(StatusCode, ErrorBody);
 
 impl ApiError {
-    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+    /// `status` with the machine-readable `error` code and a message saying what to do.
+    pub fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
         ApiError(status, ErrorBody { error: error.into(), message: message.into(), revert: None })
     }
 }

@@ -284,8 +284,15 @@ impl Mempool {
 
     /// A decided block: its transactions are done (and remembered as duplicates for a while).
     pub fn decided(&mut self, block: &Block) {
-        for (ns, tx) in block.payload().transactions() {
-            let h = tx_hash(ns, tx);
+        let hashes: Vec<Hash32> = block.payload().transactions().map(|(ns, tx)| tx_hash(ns, tx)).collect();
+        self.decided_hashed(block, &hashes);
+    }
+
+    /// [`Mempool::decided`] with the block's transaction hashes already computed (in payload
+    /// order), for a caller that needed them anyway.
+    pub fn decided_hashed(&mut self, block: &Block, hashes: &[Hash32]) {
+        debug_assert_eq!(hashes.len(), block.payload().tx_count());
+        for ((_, tx), &h) in block.payload().transactions().zip(hashes) {
             if let Some(e) = self.entries.remove(&h) {
                 if e.state == State::Waiting {
                     self.waiting_txs -= 1;

@@ -185,11 +185,14 @@ impl Driver {
     /// Carries out effects: disk (synced) first, then the network, then the rest.
     fn apply(&mut self, fx: Effects<Bls>) -> anyhow::Result<()> {
         let shared = self.shared.clone();
+        // The decided blocks' transaction hashes: the disk forgets them as admitted, the pool as
+        // pending. Computed once, here.
+        let decided_txs: Vec<Vec<_>> =
+            fx.committed.iter().map(|rec| rec.block.payload().transactions().map(|(ns, tx)| sequencer_mempool::tx_hash(ns, tx)).collect()).collect();
         if fx.needs_sync() {
             let started = Instant::now();
-            let decided_txs: Vec<_> =
-                fx.committed.iter().flat_map(|rec| rec.block.payload().transactions().map(|(ns, tx)| sequencer_mempool::tx_hash(ns, tx))).collect();
-            tokio::task::block_in_place(|| shared.store.apply_deciding(&fx, &decided_txs)).map_err(|e| anyhow::anyhow!("cannot persist consensus state: {e}"))?;
+            let flat: Vec<_> = decided_txs.concat();
+            tokio::task::block_in_place(|| shared.store.apply_deciding(&fx, &flat)).map_err(|e| anyhow::anyhow!("cannot persist consensus state: {e}"))?;
             tracing::debug!(ms = started.elapsed().as_millis() as u64, blocks = fx.store.len(), decided = fx.committed.len(), "disk sync");
         }
         for (target, msg) in &fx.send {
@@ -242,8 +245,8 @@ impl Driver {
             for b in &fx.abandoned {
                 pool.abandoned(b);
             }
-            for rec in &fx.committed {
-                pool.decided(&rec.block);
+            for (rec, hashes) in fx.committed.iter().zip(&decided_txs) {
+                pool.decided_hashed(&rec.block, hashes);
             }
             let s = pool.stats();
             shared.metrics.mempool_txs.set(s.waiting_txs as i64);

@@ -168,10 +168,8 @@ impl Batcher {
                 // Post what is pending first if this level would take the batch past its size
                 // (a level larger than the limit on its own still goes, alone).
                 if !pending.is_empty() && bytes + level_bytes > self.config.max_batch_bytes {
-                    let batch = Batch { levels: std::mem::take(&mut pending) };
-                    bytes = 0;
-                    oldest = None;
-                    if !self.post(batch, &last_cert, &shutdown).await {
+                    (bytes, oldest) = (0, None);
+                    if !self.post(Batch { levels: std::mem::take(&mut pending) }, &last_cert, &shutdown).await {
                         return;
                     }
                 }
@@ -187,10 +185,8 @@ impl Batcher {
             if !due {
                 continue;
             }
-            let batch = Batch { levels: std::mem::take(&mut pending) };
-            bytes = 0;
-            oldest = None;
-            if !self.post(batch, &last_cert, &shutdown).await {
+            (bytes, oldest) = (0, None);
+            if !self.post(Batch { levels: std::mem::take(&mut pending) }, &last_cert, &shutdown).await {
                 return;
             }
         }

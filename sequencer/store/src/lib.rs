@@ -150,7 +150,8 @@ impl<S: Scheme> Store<S> {
     /// [`Store::apply`], also forgetting the admitted transactions `decided_txs` (the hashes of
     /// the transactions of `fx.committed`) in the same batch.
     pub fn apply_deciding(&self, fx: &Effects<S>, decided_txs: &[Hash32]) -> Result<(), StoreError> {
-        if !fx.needs_sync() && decided_txs.is_empty() {
+        // Decided transactions come with decided blocks, which always need a sync.
+        if !fx.needs_sync() {
             return Ok(());
         }
         let mut batch = WriteBatch::default();

@@ -158,7 +158,15 @@ fn accepted_transactions_survive_a_restart_until_their_block_is_decided() {
 
     // Deciding a block forgets the transactions named with it, in the same batch.
     let mut r = Replica::new(cfg.clone(), members(), 0, keys[0].clone(), store.restored().unwrap(), 0);
-    let fx = r.start(0);
+    let mut fx = r.start(0);
+    let mut now = 0;
+    while fx.committed.is_empty() {
+        store.apply(&fx).unwrap();
+        let slot = fx.proposal_slot.take().expect("a single member leads every view");
+        now += 10;
+        fx = r.propose(now, slot.view, Payload::from_transactions([(7u64, b"first".to_vec())]), None).unwrap();
+    }
+    assert_eq!(store.admitted().unwrap().len(), 2, "nothing forgotten before a decision");
     store.apply_deciding(&fx, &[a]).unwrap();
     assert_eq!(store.admitted().unwrap(), vec![(b, 8, b"second".to_vec())]);
     store.forget_admitted(&[b]).unwrap();
