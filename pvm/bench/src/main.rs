@@ -11,7 +11,8 @@
 //!   between funded accounts, every signature checked in wasm);
 //! - the same number of external messages of the same size that the kernel rejects before any
 //!   signature check (unknown operation tag): the cost of everything except ed25519;
-//! and, natively, ed25519 verifications per second, to say what limits the transfer rate.
+//! and, natively, ed25519 verifications per second, to say what limits the transfer rate; then
+//! the reference machine's ticks per second on the same signed transfers.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,7 +20,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Parser;
 use protocol::{Address, Hash32, InfoPerLevel, RollupMetadata, Transfer, Wei};
-use pvm::{Compiler, LevelInput, Pvm, PvmConfig};
+use pvm::{Compiler, EngineKind, LevelInput, Pvm, PvmConfig};
 use serde_json::json;
 use transfer_tx::{AccountId, Operation, SignedOperation};
 
@@ -44,6 +45,13 @@ struct Args {
     /// Funded sender accounts.
     #[arg(long, default_value_t = 500)]
     senders: usize,
+    /// Signed transfers to run on the reference machine (0 to skip it), in levels of 100.
+    #[arg(long, default_value_t = 1000)]
+    reference_transfers: usize,
+    /// Tick budget of the dissection benchmark: the 32 state hashes of one run that uses its
+    /// whole budget (0 to skip it).
+    #[arg(long, default_value_t = 1_000_000_000)]
+    dissection_ticks: u64,
     /// Compilers to measure.
     #[arg(long, value_delimiter = ',', default_value = "cranelift,singlepass")]
     compilers: Vec<Compiler>,
@@ -109,6 +117,89 @@ fn run_levels(pvm: &mut Pvm, levels: &[Vec<Vec<u8>>]) -> Result<Measured> {
         }
     }
     Ok(Measured { seconds: start.elapsed().as_secs_f64(), metered_ticks, runs, skipped })
+}
+
+/// The reference machine on the transfer kernel: ticks per second per level (each level 100
+/// signed transfers, about 10^8 ticks), so the spread across levels shows.
+fn reference_machine(args: &Args, transfer: &[u8], levels: &[Vec<Vec<u8>>]) -> Result<serde_json::Value> {
+    let txs: Vec<Vec<u8>> = levels.iter().flatten().take(args.reference_transfers).cloned().collect();
+    let per_level: Vec<Vec<Vec<u8>>> = txs.chunks(100).map(|c| c.to_vec()).collect();
+    eprintln!("reference: {} signed transfers in {} levels of 100...", txs.len(), per_level.len());
+    let dir = tempfile::tempdir()?;
+    let mut c = config(Compiler::Cranelift);
+    c.engine = EngineKind::Reference;
+    let mut pvm = Pvm::create(dir.path(), transfer, c)?;
+    let deposits: Vec<Transfer> = (0..args.senders)
+        .map(|i| Transfer { sender: Address([1; 20]), value: Wei::from_u128(1 << 64), payload: AccountId::from_secret(&secret(i)).0.to_vec() })
+        .collect();
+    pvm.run_level(LevelInput::new(1, info(1), &deposits, &[]))?;
+    let (mut rates, mut ticks, mut seconds) = (Vec::new(), 0u64, 0.0);
+    for ext in &per_level {
+        let m = run_levels(&mut pvm, std::slice::from_ref(ext))?;
+        anyhow::ensure!(m.skipped == 0, "{} transfers were skipped", m.skipped);
+        rates.push(m.metered_ticks as f64 / m.seconds);
+        ticks += m.metered_ticks;
+        seconds += m.seconds;
+    }
+    rates.sort_by(f64::total_cmp);
+    let (min, median, max) = (rates[0], rates[rates.len() / 2], rates[rates.len() - 1]);
+    let ticks_per_s = ticks as f64 / seconds;
+    println!(
+        " reference: {:>6.1} M ticks/s (per level of 100 transfers: min {:.1}, median {:.1}, max {:.1} over {} levels) | {:>5.0} transfers/s",
+        ticks_per_s / 1e6,
+        min / 1e6,
+        median / 1e6,
+        max / 1e6,
+        rates.len(),
+        txs.len() as f64 / seconds
+    );
+    Ok(json!({
+        "transfers": txs.len(),
+        "levels": rates.len(),
+        "ticks": ticks,
+        "seconds": seconds,
+        "ticks_per_s": ticks_per_s,
+        "ticks_per_s_min": min,
+        "ticks_per_s_median": median,
+        "ticks_per_s_max": max,
+        "transfers_per_s": txs.len() as f64 / seconds,
+    }))
+}
+
+/// A kernel that never stops: it writes a counter over 1 MiB of memory in a loop, so its run
+/// lasts the whole budget and touches memory all along.
+const LOOP_KERNEL: &str = r#"(module
+  (memory 17) (export "memory" (memory 0))
+  (func (export "kernel_run") (local $i i32)
+    (loop $l
+      (i32.store (i32.and (i32.mul (local.get $i) (i32.const 4)) (i32.const 0xfffff)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))"#;
+
+/// The 32 state hashes a dissection of a whole run asks for, on a run of `budget` ticks: the
+/// replay from the run's start (its snapshot) to the last point, hashing only at the points.
+fn dissection(budget: u64) -> Result<serde_json::Value> {
+    let kernel = wat::parse_str(LOOP_KERNEL)?;
+    let dir = tempfile::tempdir()?;
+    let mut c = config(Compiler::Cranelift);
+    c.tick_budget = budget;
+    let mut pvm = Pvm::create(dir.path(), &kernel, c)?;
+    let input = LevelInput::new(1, info(1), &[], &[]);
+    eprintln!("dissection: a {budget}-tick run with fast execution...");
+    let t = Instant::now();
+    pvm.run_level(input.clone())?;
+    let fast_seconds = t.elapsed().as_secs_f64();
+    let points: Vec<u64> = (0..32u64).map(|k| (k * budget / 32).max(k)).collect::<Vec<_>>();
+    eprintln!("dissection: 32 state hashes of run 0 on the reference machine...");
+    let t = Instant::now();
+    let states = pvm.run_states(input, 0, &points)?;
+    let seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(states.len() == 32 && states.iter().all(|s| s.status == 1), "the loop must run the whole budget");
+    println!(
+        "dissection: 32 state hashes of a {budget}-tick run in {seconds:.1} s on the reference machine ({:.1} M ticks/s, memory tree incremental); the level took {fast_seconds:.1} s with fast execution",
+        budget as f64 / seconds / 1e6
+    );
+    Ok(json!({ "budget": budget, "points": 32, "seconds": seconds, "ticks_per_s": budget as f64 / seconds, "fast_execution_level_seconds": fast_seconds }))
 }
 
 fn main() -> Result<()> {
@@ -178,12 +269,17 @@ fn main() -> Result<()> {
     }
     println!("    native: {native_verify_per_s:>7.0} ed25519 verifications/s (same code, compiled natively)");
 
+    let reference = if args.reference_transfers > 0 { Some(reference_machine(&args, &transfer, &levels)?) } else { None };
+    let dissection = if args.dissection_ticks > 0 { Some(dissection(args.dissection_ticks)?) } else { None };
+
     let report = json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "native_ed25519_verify_per_s": native_verify_per_s,
         "results": results,
+        "reference_machine": reference,
+        "dissection": dissection,
     });
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;

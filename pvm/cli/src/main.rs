@@ -2,7 +2,9 @@
 //! `octez-wasm-repl`, non-interactive).
 //!
 //! ```text
-//! pvm run --kernel K.wasm --inputs inputs.json [--preimages DIR] [--rollup 0x<20 bytes>] [--json]
+//! pvm run --kernel K.wasm --inputs inputs.json [--engine fast|reference] [--preimages DIR] [--rollup 0x<20 bytes>] [--json]
+//! pvm trace --kernel K.wasm --inputs inputs.json --level L [--run R] --tick T [--around N]
+//! pvm states --kernel K.wasm --inputs inputs.json --level L [--run R] --ticks T1,T2,...
 //! pvm validate K.wasm
 //! pvm genesis K.wasm [--rollup 0x<20 bytes>]
 //! ```
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use protocol::{Address, InfoPerLevel, RollupMetadata};
-use pvm::{Compiler, Key, LevelInput, Pvm, PvmConfig, PvmError, RunEnd};
+use pvm::{Compiler, EngineKind, Key, LevelInput, Pvm, PvmConfig, PvmError, RunEnd};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -38,9 +40,40 @@ struct RollupArgs {
     /// Ticks per kernel_run.
     #[arg(long, default_value_t = pvm::state::DEFAULT_TICK_BUDGET)]
     tick_budget: u64,
-    /// wasmer compiler: cranelift or singlepass.
+    /// The machine that runs the kernel: `fast` (wasmer) or `reference` (the tick-level
+    /// reference machine). Both print the same results.
+    #[arg(long, default_value = "fast")]
+    engine: EngineKind,
+    /// wasmer compiler for the fast engine: cranelift or singlepass.
     #[arg(long, default_value = "cranelift")]
     compiler: Compiler,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The kernel, binary (.wasm) or text (.wat).
+    #[arg(long)]
+    kernel: PathBuf,
+    /// The seeds' inputs file (levels up to `--level` are run first if the state lacks them).
+    #[arg(long)]
+    inputs: PathBuf,
+    /// The level (from 1).
+    #[arg(long)]
+    level: u32,
+    /// The run of that level (from 0).
+    #[arg(long, default_value_t = 0)]
+    run: usize,
+    /// Directory of reveal pages.
+    #[arg(long)]
+    preimages: Option<PathBuf>,
+    /// A state directory (a `pvm run --state-dir`, or a rollup node's PVM state) to start from.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    rollup: RollupArgs,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +99,27 @@ enum Command {
         state_dir: Option<PathBuf>,
         #[command(flatten)]
         rollup: RollupArgs,
+    },
+    /// Replay one run of a level on the reference machine and print its ticks around a given
+    /// tick: instruction, stack top, call depth, memory written.
+    Trace {
+        #[command(flatten)]
+        replay: ReplayArgs,
+        /// The tick (within the run) to show.
+        #[arg(long)]
+        tick: u64,
+        /// Ticks shown before and after it.
+        #[arg(long, default_value_t = 8)]
+        around: u64,
+    },
+    /// Print the state hashes of one run of a level at the given ticks (within the run): the
+    /// points a dissection of that run asks for.
+    States {
+        #[command(flatten)]
+        replay: ReplayArgs,
+        /// Ticks within the run, increasing, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ticks: Vec<u64>,
     },
     /// Check that a module is a valid kernel, saying what is wrong if not.
     Validate {
@@ -93,6 +147,7 @@ fn config(r: &RollupArgs, preimages: Option<&Path>) -> PvmConfig {
     let mut c = PvmConfig::new(RollupMetadata { address: r.rollup, origination_level: r.origination_level });
     c.tick_budget = r.tick_budget;
     c.compiler = r.compiler;
+    c.engine = r.engine;
     if let Some(dir) = preimages {
         c.preimages = Arc::new(pvm::PreimageDir::new(dir));
     }
@@ -134,6 +189,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Trace { replay, tick, around } => match trace(&replay, tick, around) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::States { replay, ticks } => match states(&replay, &ticks) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run { kernel, inputs, preimages, json, state_dir, rollup } => {
             match run(&kernel, inputs.as_deref(), preimages.as_deref(), json, state_dir.as_deref(), &rollup) {
                 Ok(code) => code,
@@ -144,6 +213,91 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The inbox of `level` as `pvm run` frames it: start of level, info per level (timestamp 0,
+/// zero block hash), the file's messages, end of level.
+fn level_input(level: u32, messages: Vec<Vec<u8>>) -> LevelInput {
+    let input = LevelInput::new(level, InfoPerLevel { timestamp_ms: 0, block_hash: protocol::Hash32::ZERO }, &[], &[]);
+    let mut all = input.messages;
+    let eol = all.pop().unwrap_or_default();
+    all.extend(messages);
+    all.push(eol);
+    LevelInput { level, messages: all }
+}
+
+/// A PVM that has processed `args.level`, running the inputs' levels it lacks (with progress
+/// on standard error), and that level's inbox.
+fn prepare(args: &ReplayArgs) -> Result<(Pvm, LevelInput, Option<tempfile::TempDir>)> {
+    let bytes = read_kernel(&args.kernel)?;
+    let levels = inputs::parse(&std::fs::read_to_string(&args.inputs).with_context(|| format!("reading inputs {}", args.inputs.display()))?)?;
+    anyhow::ensure!(args.level >= 1, "levels are numbered from 1");
+    let Some(messages) = levels.get(args.level as usize - 1).cloned() else {
+        anyhow::bail!("the inputs have {} levels; there is no level {}", levels.len(), args.level)
+    };
+    let (dir, tmp) = match &args.state_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::tempdir().context("creating a temporary state directory")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let mut pvm = Pvm::open_or_create(&dir, &bytes, config(&args.rollup, args.preimages.as_deref()))?;
+    while pvm.head().level < args.level {
+        let level = pvm.head().level + 1;
+        eprintln!("running level {level} of {}...", args.level);
+        pvm.run_level(level_input(level, levels[level as usize - 1].clone()))?;
+    }
+    Ok((pvm, level_input(args.level, messages), tmp))
+}
+
+fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
+    let (mut pvm, input, _tmp) = prepare(args)?;
+    let lines = pvm.trace_run(input, args.run, tick.saturating_sub(around), tick.saturating_add(around).saturating_add(1))?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    for l in lines {
+        let instr = l.instr.map(|i| format!("{:?} {:#x}", i.op, i.imm)).unwrap_or_else(|| "(padding)".into());
+        let mem: Vec<String> = l.memory_written.iter().map(|a| format!("{a:#x}")).collect();
+        if args.json {
+            writeln!(out, "{}", json!({"tick": l.run_tick, "pc": l.pc, "instruction": instr, "stack_top": l.stack_top, "depth": l.depth, "memory_written": mem, "ended": l.ended}))?;
+        } else {
+            let mark = if l.run_tick == tick { ">" } else { " " };
+            let stack: Vec<String> = l.stack_top.iter().map(|v| format!("{v:#x}")).collect();
+            write!(out, "{mark}{:>12} pc {:>7} depth {:>3}  {instr:<28} stack [{}]", l.run_tick, l.pc, l.depth, stack.join(", "))?;
+            if !mem.is_empty() {
+                write!(out, " wrote {}", mem.join(" "))?;
+            }
+            if let Some(e) = &l.ended {
+                write!(out, "  => {e}")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn states(args: &ReplayArgs, ticks: &[u64]) -> Result<()> {
+    let (mut pvm, input, _tmp) = prepare(args)?;
+    let started = std::time::Instant::now();
+    let states = pvm.run_states(input, args.run, ticks)?;
+    eprintln!("{} states in {:.2} s", states.len(), started.elapsed().as_secs_f64());
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let status = |s: u8| match s {
+        1 => "running",
+        2 => "returned",
+        _ => "failed",
+    };
+    for s in states {
+        let h = protocol::Hash32(s.state_hash);
+        if args.json {
+            writeln!(out, "{}", json!({"run_tick": s.run_tick, "tick": s.tick, "status": status(s.status), "state_hash": h.to_string()}))?;
+        } else {
+            writeln!(out, "{:>12} (tick {:>14}) {:<8} {h}", s.run_tick, s.tick, status(s.status))?;
+        }
+    }
+    Ok(())
 }
 
 fn run(kernel: &Path, inputs: Option<&Path>, preimages: Option<&Path>, json_out: bool, state_dir: Option<&Path>, rollup: &RollupArgs) -> Result<ExitCode> {
@@ -166,13 +320,7 @@ fn run(kernel: &Path, inputs: Option<&Path>, preimages: Option<&Path>, json_out:
     let mut code = ExitCode::SUCCESS;
     for messages in levels {
         let level = pvm.head().level + 1;
-        let input = LevelInput::new(level, InfoPerLevel { timestamp_ms: 0, block_hash: protocol::Hash32::ZERO }, &[], &[]);
-        // Start of level and info per level, the file's messages in file order, end of level.
-        let mut all = input.messages;
-        let eol = all.pop().unwrap_or_default();
-        all.extend(messages);
-        all.push(eol);
-        match pvm.run_level(LevelInput { level, messages: all }) {
+        match pvm.run_level(level_input(level, messages)) {
             Ok(o) => {
                 if json_out {
                     let debug: Vec<String> = o.debug.iter().map(|d| debug_text(d)).collect();

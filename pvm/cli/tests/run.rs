@@ -149,3 +149,23 @@ fn bad_kernels_and_inputs_get_clear_errors() {
     assert!(out.status.success());
     assert!(lines(&out)[0]["state_hash"].as_str().unwrap().starts_with("0x"));
 }
+
+/// `--engine reference` prints exactly what `--engine fast` prints, for every kernel of this
+/// suite on the same inputs (the output includes each level's state hash).
+#[test]
+fn both_engines_print_identical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = inputs(dir.path(), r#"[[{"external": "01"}, {"external": "74"}], [], [{"sender": "0x0303030303030303030303030303030303030303", "value": "5", "payload": "2f61"}]]"#);
+    let mut compared = 0;
+    for entry in std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wat")).unwrap() {
+        let k = entry.unwrap().path();
+        let run = |engine: &str| {
+            pvm(&["run", "--kernel", k.to_str().unwrap(), "--inputs", &inp, "--tick-budget", "5000000", "--engine", engine, "--json"])
+        };
+        let (fast, reference) = (run("fast"), run("reference"));
+        assert_eq!(fast.status.code(), reference.status.code(), "{}: exit codes", k.display());
+        assert_eq!(String::from_utf8_lossy(&fast.stdout), String::from_utf8_lossy(&reference.stdout), "{}", k.display());
+        compared += 1;
+    }
+    assert!(compared >= 3, "{compared} kernels compared");
+}

@@ -16,16 +16,18 @@
 
 mod config;
 mod db;
+mod engine;
 mod outbox;
 mod pvm;
 pub mod state;
 
-pub use config::PvmConfig;
+pub use config::{EngineKind, PvmConfig};
 pub use db::{DbError, LevelRecord};
 pub use pvm::{KernelChange, LevelInput, LevelOutcome, Pvm, PvmError, RunEnd, RunReport, StateView};
 pub use pvm_durable::{Key, NodeKind};
 pub use pvm_fast::Compiler;
 pub use pvm_host::{Abort, NoPreimages, PreimageDir, PreimageMap, PreimageSource};
+pub use pvm_reference::{ReplayError, TickState};
 pub use state::MachineState;
 
 #[cfg(test)]

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use protocol::outbox::{level_messages_root, message_leaf, slot_leaf, OutboxProof};
 use protocol::{Hash32, MAX_MESSAGE_SIZE};
 use pvm_durable::{DurableError, Key, MemStore, NodeKind, NodeStore, Tree};
-use pvm_fast::{FastEngine, Kernel, LoadError, RunOutcome};
+use pvm_fast::{LoadError, RunOutcome};
 use pvm_host::{Abort, HostState, LevelInbox};
 
 use crate::config::PvmConfig;
+use crate::engine::{Engine, LoadedKernel};
 use crate::db::{Commit, DbError, DbNodes, LevelRecord, StateDb};
 use crate::outbox::OutboxTree;
 use crate::state::{key, keys, stuck, MachineState, MAX_REBOOTS_PER_LEVEL};
@@ -76,6 +77,26 @@ pub enum PvmError {
         level: u32,
         /// What failed.
         reason: String,
+    },
+    /// A run a level did not make.
+    #[error("level {level} made {runs} runs; there is no run {run}")]
+    NoSuchRun {
+        /// The level.
+        level: u32,
+        /// The run asked for (from 0).
+        run: usize,
+        /// The runs it made.
+        runs: usize,
+    },
+    /// The reference machine could not replay the run.
+    #[error("level {level}, run {run}: {error}")]
+    Replay {
+        /// The level.
+        level: u32,
+        /// The run.
+        run: usize,
+        /// Why.
+        error: pvm_reference::ReplayError,
     },
     /// A level this state does not have (not yet processed, or reverted).
     #[error("no state for level {0}")]
@@ -171,12 +192,22 @@ pub struct LevelOutcome {
     pub kernel_changes: Vec<KernelChange>,
 }
 
+/// Where the level driver stopped.
+enum Driven {
+    /// The level is done.
+    Level { host: HostState, runs: Vec<RunReport>, changes: Vec<KernelChange> },
+    /// Before the run asked for, with the kernel it will run.
+    Stopped { host: HostState, kernel: LoadedKernel, reboots: u32 },
+}
+
 /// A PVM with its state directory. See the crate documentation.
 pub struct Pvm {
     dir: PathBuf,
     db: Arc<StateDb>,
     nodes: Arc<dyn NodeStore>,
-    engine: Arc<FastEngine>,
+    engine: Arc<Engine>,
+    /// Lowers kernels for replays on the reference machine (disputes, traces).
+    replays: Arc<pvm_reference::ReferenceEngine>,
     config: PvmConfig,
     head: LevelRecord,
     durable: Tree,
@@ -228,7 +259,7 @@ impl Pvm {
     /// The genesis state of a rollup running `kernel`, without touching disk: what the L1
     /// origination records (its state hash goes into the genesis commitment).
     pub fn genesis(kernel: &[u8], config: &PvmConfig) -> Result<LevelRecord, PvmError> {
-        FastEngine::new(config.compiler).load(protocol::keccak256(kernel), kernel)?;
+        Engine::new(config).load(protocol::keccak256(kernel), kernel)?;
         let mut t = genesis_tree(Arc::new(MemStore::new()), kernel)?;
         let machine = MachineState { level: 0, ticks: 0, durable_root: Hash32(t.root_hash()) };
         Ok(record_for(machine, OutboxTree::new().empty_root()))
@@ -240,7 +271,7 @@ impl Pvm {
         if db.head()?.is_some() {
             return Err(PvmError::AlreadyExists(dir.to_path_buf()));
         }
-        let engine = Arc::new(FastEngine::new(config.compiler));
+        let engine = Arc::new(Engine::new(&config));
         let nodes: Arc<dyn NodeStore> = Arc::new(DbNodes(db.clone()));
         let mut tree = genesis_tree(nodes.clone(), kernel)?;
         let hash = tree.value_hash(&key(keys::BOOT))?.unwrap_or_default();
@@ -251,7 +282,7 @@ impl Pvm {
         let params = config.params();
         db.commit(Commit { record, durable_nodes: &durable_nodes, outbox_nodes: &[], outbox: &[], params: Some(&params) })?;
         tracing::info!(dir = %dir.display(), state_hash = %record.state_hash, "PVM state created");
-        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, config, head: record, durable: tree, outbox })
+        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, replays: Default::default(), config, head: record, durable: tree, outbox })
     }
 
     /// Opens the state in `dir` where it stopped.
@@ -272,8 +303,8 @@ impl Pvm {
         let record = db.record(head)?.ok_or(PvmError::UnknownLevel(head))?;
         let nodes: Arc<dyn NodeStore> = Arc::new(DbNodes(db.clone()));
         let durable = Tree::open(nodes.clone(), record.durable_root.0);
-        let engine = Arc::new(FastEngine::new(config.compiler));
-        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, config, head: record, durable, outbox: OutboxTree::new() })
+        let engine = Arc::new(Engine::new(&config));
+        Ok(Pvm { dir: dir.to_path_buf(), db, nodes, engine, replays: Default::default(), config, head: record, durable, outbox: OutboxTree::new() })
     }
 
     /// Opens the state in `dir`, or creates it from `kernel` if there is none.
@@ -368,7 +399,9 @@ impl Pvm {
             preimages: self.config.preimages.clone(),
             metadata: self.config.metadata,
         };
-        let (mut host, runs, changes) = self.drive(host, level)?;
+        let Driven::Level { mut host, runs, changes } = self.drive(host, level, None)? else {
+            unreachable!("a drive without a stop runs the whole level")
+        };
         let ticks = runs.len() as u64 * self.config.tick_budget;
         let (durable_root, durable_nodes) = host.durable.commit();
         let (outbox_root, outbox_nodes) = self.outbox.set_level(&self.db, &self.head.outbox_root.0, level, &host.outbox)?;
@@ -389,15 +422,78 @@ impl Pvm {
         })
     }
 
+    /// The state at each of `ticks` (increasing, below the tick budget) of run `run` of the level
+    /// `input` (which this state has processed): what a dissection of that run needs. The
+    /// level driver replays the runs before it with this PVM's engine, from the committed state
+    /// before the level; the run itself is replayed on the reference machine, which hashes its
+    /// whole state only at the ticks asked for.
+    pub fn run_states(&mut self, input: LevelInput, run: usize, ticks: &[u64]) -> Result<Vec<pvm_reference::TickState>, PvmError> {
+        let (host, kernel, start) = self.run_start(input, run)?;
+        let mut host = host;
+        let level = start.level;
+        pvm_reference::replay(&kernel, &mut host, start, ticks).map_err(|error| PvmError::Replay { level, run, error })
+    }
+
+    /// The ticks `[from, to)` of run `run` of the level `input`, executed on the reference
+    /// machine: instruction, stack top, call depth and memory written at each.
+    pub fn trace_run(&mut self, input: LevelInput, run: usize, from: u64, to: u64) -> Result<Vec<pvm_reference::TraceLine>, PvmError> {
+        let (mut host, kernel, start) = self.run_start(input, run)?;
+        if from >= start.budget {
+            let error = pvm_reference::ReplayError::PastBudget { tick: from, budget: start.budget };
+            return Err(PvmError::Replay { level: start.level, run, error });
+        }
+        pvm_reference::trace(&kernel, &mut host, start.budget, from, to).map_err(|error| PvmError::Replay { level: start.level, run, error })
+    }
+
+    /// The host state and kernel at the start of run `run` of the level `input`, and where the
+    /// run starts.
+    pub fn run_start(&mut self, input: LevelInput, run: usize) -> Result<(HostState, Arc<pvm_reference::Kernel>, pvm_reference::RunStart), PvmError> {
+        let level = input.level;
+        if level == 0 || level > self.head.level {
+            return Err(PvmError::UnknownLevel(level));
+        }
+        let before = self.record(level - 1)?.ok_or(PvmError::UnknownLevel(level - 1))?;
+        let host = HostState {
+            durable: Tree::open(self.nodes.clone(), before.durable_root.0),
+            inbox: LevelInbox { level, messages: input.messages, next: 0 },
+            outbox: Vec::new(),
+            debug: Default::default(),
+            preimages: self.config.preimages.clone(),
+            metadata: self.config.metadata,
+        };
+        let Driven::Stopped { mut host, kernel, reboots } = self.drive(host, level, Some(run))? else {
+            return Err(PvmError::NoSuchRun { level, run, runs: 0 });
+        };
+        let hash = kernel.hash();
+        let reference = match self.replays.cached(&hash) {
+            Some(k) => k,
+            None => {
+                let bytes = host.durable.read_value(&key(keys::FALLBACK))?.unwrap_or_default();
+                self.replays.load(hash, &bytes).map_err(|e| PvmError::Engine { level, reason: format!("reference machine: {e}") })?
+            }
+        };
+        let start = pvm_reference::RunStart {
+            level,
+            ticks_before: before.ticks.saturating_add(run as u64 * self.config.tick_budget),
+            reboots,
+            outbox_root: before.outbox_root.0,
+            budget: self.config.tick_budget,
+        };
+        Ok((host, reference, start))
+    }
+
     /// The level driver: `kernel_run` after `kernel_run` until the kernel yields, the reboot
     /// limit is reached, or (after a failure) no input is left.
-    fn drive(&mut self, mut host: HostState, level: u32) -> Result<(HostState, Vec<RunReport>, Vec<KernelChange>), PvmError> {
+    fn drive(&mut self, mut host: HostState, level: u32, stop_before: Option<usize>) -> Result<Driven, PvmError> {
         let mut runs = Vec::new();
         let mut changes = Vec::new();
         let mut reboots = 0u32;
         loop {
             host.durable.set_value(&key(keys::REBOOT_COUNTER), &reboots.to_be_bytes()).map_err(access)?;
             let kernel = self.select_kernel(&mut host.durable, &mut changes, level)?;
+            if stop_before == Some(runs.len()) {
+                return Ok(Driven::Stopped { host, kernel, reboots });
+            }
             let snapshot = host.durable.snapshot();
             let outbox_len = host.outbox.len();
             let first_input = host.inbox.next;
@@ -432,7 +528,10 @@ impl Pvm {
                 RunOutcome::EngineError(reason) => return Err(PvmError::Engine { level, reason }),
             };
             if !again || reboots == MAX_REBOOTS_PER_LEVEL {
-                return Ok((host, runs, changes));
+                if let Some(run) = stop_before {
+                    return Err(PvmError::NoSuchRun { level, run, runs: runs.len() });
+                }
+                return Ok(Driven::Level { host, runs, changes });
             }
             reboots += 1;
         }
@@ -440,7 +539,7 @@ impl Pvm {
 
     /// The kernel to run: `/kernel/boot.wasm` if it is the last kernel that loaded or loads now
     /// (then it becomes the fallback), else the fallback, put back at `/kernel/boot.wasm`.
-    fn select_kernel(&self, tree: &mut Tree, changes: &mut Vec<KernelChange>, level: u32) -> Result<Arc<Kernel>, PvmError> {
+    fn select_kernel(&self, tree: &mut Tree, changes: &mut Vec<KernelChange>, level: u32) -> Result<LoadedKernel, PvmError> {
         let (boot, fallback) = (key(keys::BOOT), key(keys::FALLBACK));
         let fallback_hash = tree.value_hash(&fallback)?.ok_or_else(|| DurableError::Corrupt { hash: String::new(), reason: "missing the fallback kernel" })?;
         let boot_hash = tree.value_hash(&boot)?;

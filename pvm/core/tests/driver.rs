@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use protocol::{Address, Hash32, InfoPerLevel, RollupMetadata};
 use pvm::state::stuck;
-use pvm::{Compiler, KernelChange, Key, LevelInput, Pvm, PvmConfig, PvmError, RunEnd};
+use pvm::{Compiler, EngineKind, KernelChange, Key, LevelInput, Pvm, PvmConfig, PvmError, RunEnd};
 
 const IMPORTS: &str = r#"
   (import "smart_rollup_core" "read_input" (func $read_input (param i32 i32 i32 i32) (result i32)))
@@ -23,11 +23,36 @@ fn kernel(body: &str) -> Vec<u8> {
     wat::parse_str(format!("(module {IMPORTS} {body})")).unwrap()
 }
 
+thread_local! {
+    /// The engine the current test runs on (every scenario runs on both).
+    static ENGINE: std::cell::Cell<EngineKind> = const { std::cell::Cell::new(EngineKind::Fast) };
+}
+
 fn config(budget: u64) -> PvmConfig {
     let mut c = PvmConfig::new(RollupMetadata { address: Address([0xaa; 20]), origination_level: 7 });
     c.tick_budget = budget;
+    c.engine = ENGINE.with(|e| e.get());
     c
 }
+
+fn with_engine(engine: EngineKind, scenario: fn()) {
+    ENGINE.with(|e| e.set(engine));
+    scenario();
+}
+
+/// Every scenario, once with fast execution and once on the reference machine.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod fast {
+            $(#[test] fn $name() { super::with_engine(pvm::EngineKind::Fast, super::$name) })*
+        }
+        mod reference {
+            $(#[test] fn $name() { super::with_engine(pvm::EngineKind::Reference, super::$name) })*
+        }
+    };
+}
+
+on_both_engines!(a_failed_run_is_rolled_back_and_the_machine_goes_on, a_trap_as_the_last_input_leaves_the_flag_for_the_next_level, at_most_1000_reboots_per_level, kernels_upgrade_themselves_and_bad_upgrades_fall_back, a_missing_preimage_abandons_the_level_until_the_page_arrives, restarts_reverts_and_compilers_agree, the_outbox_holds_100_messages_a_level_and_proves_each);
 
 fn level(n: u32, externals: &[&[u8]]) -> LevelInput {
     let ext: Vec<Vec<u8>> = externals.iter().map(|e| e.to_vec()).collect();
@@ -63,7 +88,6 @@ fn poison_kernel() -> Vec<u8> {
     )
 }
 
-#[test]
 fn a_failed_run_is_rolled_back_and_the_machine_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut pvm = Pvm::create(dir.path(), &poison_kernel(), config(1_000_000)).unwrap();
@@ -83,7 +107,6 @@ fn a_failed_run_is_rolled_back_and_the_machine_goes_on() {
     assert_eq!(pvm.head().ticks, 2 * 1_000_000);
 }
 
-#[test]
 fn a_trap_as_the_last_input_leaves_the_flag_for_the_next_level() {
     let dir = tempfile::tempdir().unwrap();
     let mut pvm = Pvm::create(dir.path(), &poison_kernel(), config(1_000_000)).unwrap();
@@ -103,7 +126,6 @@ fn a_trap_as_the_last_input_leaves_the_flag_for_the_next_level() {
     assert_eq!(again.runs.len(), 3);
 }
 
-#[test]
 fn at_most_1000_reboots_per_level() {
     let always_reboot = kernel(
         r#"(data (i32.const 0) "/kernel/env/reboot")
@@ -139,7 +161,6 @@ fn upgrading_kernel(tag: &str) -> Vec<u8> {
     ))
 }
 
-#[test]
 fn kernels_upgrade_themselves_and_bad_upgrades_fall_back() {
     let v1 = upgrading_kernel("v1");
     let v2 = kernel(r#"(data (i32.const 0) "v2") (func (export "kernel_run") (call $write_debug (i32.const 0) (i32.const 2)))"#);
@@ -159,7 +180,6 @@ fn kernels_upgrade_themselves_and_bad_upgrades_fall_back() {
     assert_eq!(o.debug, vec![b"v2".to_vec()]);
 }
 
-#[test]
 fn a_missing_preimage_abandons_the_level_until_the_page_arrives() {
     let k = kernel(
         r#"(data (i32.const 0) "/page")
@@ -196,7 +216,6 @@ fn run_levels(dir: &Path, k: &[u8], c: PvmConfig, n: u32) -> Vec<Hash32> {
     (start..start + n).map(|l| pvm.run_level(level(l, &[b"a", b"t", format!("m{l}").as_bytes()])).unwrap().record.state_hash).collect()
 }
 
-#[test]
 fn restarts_reverts_and_compilers_agree() {
     let k = poison_kernel();
     let whole = tempfile::tempdir().unwrap();
@@ -246,7 +265,6 @@ fn genesis_and_parameters() {
     assert!(matches!(pvm.run_level(level(1, &[&big])), Err(PvmError::MessageTooLarge { .. })));
 }
 
-#[test]
 fn the_outbox_holds_100_messages_a_level_and_proves_each() {
     let k = kernel(
         r#"(func (export "kernel_run") (local $i i32)

@@ -6,7 +6,7 @@
 
 use arbitrary::Unstructured;
 use protocol::{Address, Hash32, InfoPerLevel, RollupMetadata, Transfer, Wei};
-use pvm::{Compiler, LevelInput, Pvm, PvmConfig};
+use pvm::{Compiler, EngineKind, LevelInput, Pvm, PvmConfig, RunEnd};
 
 const HOST_IMPORTS: &str = r#"(module
   (import "smart_rollup_core" "read_input" (func (param i32 i32 i32 i32) (result i32)))
@@ -111,31 +111,67 @@ fn levels() -> Vec<LevelInput> {
         .collect()
 }
 
-/// Runs `kernel` on both compilers; returns how far it got, asserting both agree.
+/// What a level did, as far as every engine must agree: the state hash, and for each run
+/// whether it completed and, if so, its exact tick count (failed runs may be noticed at
+/// different ticks; docs/pvm.md section 4.3).
+type Trace = Vec<(Hash32, Vec<Option<u64>>)>;
+
+/// Runs `kernel` on both compilers and on the reference machine; returns how far it got,
+/// asserting all three agree.
 fn run_both(kernel: &[u8]) -> Option<usize> {
-    let mut hashes: Vec<Vec<Hash32>> = Vec::new();
-    for compiler in [Compiler::Cranelift, Compiler::Singlepass] {
+    run_on(kernel, &[(EngineKind::Fast, Compiler::Cranelift), (EngineKind::Fast, Compiler::Singlepass), (EngineKind::Reference, Compiler::Cranelift)])
+}
+
+fn run_on(kernel: &[u8], engines: &[(EngineKind, Compiler)]) -> Option<usize> {
+    let mut traces: Vec<(String, Trace)> = Vec::new();
+    for &(engine, compiler) in engines {
         let mut config = PvmConfig::new(RollupMetadata { address: Address([9; 20]), origination_level: 1 });
+        config.engine = engine;
         config.compiler = compiler;
         config.tick_budget = 200_000;
         let dir = tempfile::tempdir().unwrap();
+        let name = if engine == EngineKind::Reference { engine.to_string() } else { compiler.to_string() };
         let mut pvm = match Pvm::create(dir.path(), kernel, config) {
             Ok(p) => p,
             Err(e) => {
-                // Invalid (or failing to initialise) kernels are refused with a message.
+                // Invalid (or failing to initialise) kernels are refused with a message, by
+                // every engine alike.
                 assert!(!e.to_string().is_empty());
-                return None;
+                assert!(traces.is_empty(), "{name} refused a kernel the others ran: {e}");
+                if engine == EngineKind::Fast && compiler == Compiler::Cranelift {
+                    return None;
+                }
+                continue;
             }
         };
-        let mut got = vec![pvm.head().state_hash];
+        let mut got = vec![(pvm.head().state_hash, Vec::new())];
         for input in levels() {
-            let o = pvm.run_level(input).unwrap_or_else(|e| panic!("{compiler}: {e}"));
-            got.push(o.record.state_hash);
+            let o = pvm.run_level(input).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let runs = o.runs.iter().map(|r| matches!(r.end, RunEnd::Completed { .. }).then_some(r.metered_ticks)).collect();
+            got.push((o.record.state_hash, runs));
         }
-        hashes.push(got);
+        traces.push((name, got));
     }
-    assert_eq!(hashes[0], hashes[1], "cranelift and singlepass disagree");
-    Some(hashes[0].len())
+    if traces.len() < 2 {
+        return None;
+    }
+    let (first, expected) = &traces[0];
+    for (name, got) in &traces[1..] {
+        for (level, (want, have)) in expected.iter().zip(got).enumerate() {
+            if want != have {
+                // Keep the kernel so the divergence can be replayed (`pvm run --engine ...`).
+                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/divergences");
+                let _ = std::fs::create_dir_all(&dir);
+                let file = dir.join(format!("{}.wasm", protocol::Hash32(protocol::keccak256(kernel))));
+                let _ = std::fs::write(&file, kernel);
+                panic!(
+                    "{first} and {name} disagree at level {level}: {want:?} vs {have:?} (state hash, then each run's ticks when completed); kernel saved as {}",
+                    file.display()
+                );
+            }
+        }
+    }
+    Some(expected.len())
 }
 
 #[test]
@@ -160,6 +196,31 @@ fn random_kernels_run_identically_on_both_compilers() {
     }
     eprintln!("{valid} random kernels ran, {invalid} were rejected");
     assert!(valid >= 60, "the generator should mostly produce valid kernels ({valid} valid, {invalid} invalid)");
+}
+
+/// Multi-value (which singlepass cannot compile), bigger functions and tables: cranelift
+/// against the reference machine. `PVM_FUZZ_SEEDS=N` runs N seeds instead of CI's 100.
+#[test]
+fn random_multi_value_kernels_agree_with_the_reference_machine() {
+    let seeds: u64 = std::env::var("PVM_FUZZ_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let mut ran = 0;
+    for seed in 1000..1000 + seeds {
+        let data = bytes(seed, 32 * 1024);
+        let mut u = Unstructured::new(&data);
+        let mut config = smith_config();
+        config.multi_value_enabled = true;
+        config.max_instructions = 1000;
+        config.max_table_elements = 1000;
+        let Ok(module) = wasm_smith::Module::new(config, &mut u) else { continue };
+        let wasm = export_memory(&module.to_bytes());
+        if pvm_validate::validate(&wasm).is_ok()
+            && run_on(&wasm, &[(EngineKind::Fast, Compiler::Cranelift), (EngineKind::Reference, Compiler::Cranelift)]).is_some()
+        {
+            ran += 1;
+        }
+    }
+    eprintln!("{ran} random multi-value kernels ran identically");
+    assert!(ran >= seeds / 2, "only {ran} of {seeds} kernels ran");
 }
 
 #[test]

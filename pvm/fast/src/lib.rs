@@ -15,8 +15,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use pvm_host::{Abort, HostState};
-use pvm_validate::{KernelInfo, ValidationError};
+use pvm_host::HostState;
+pub use pvm_host::{Failure, RunOutcome, RunReport};
+use pvm_validate::KernelInfo;
+pub use pvm_validate::LoadError;
 use wasmer::sys::{BaseTunables, CompilerConfig, Cranelift, EngineBuilder, Singlepass};
 use wasmer::{FunctionEnv, Instance, Module, Store, Value};
 
@@ -56,38 +58,6 @@ impl FromStr for Compiler {
     }
 }
 
-/// Why a kernel cannot be loaded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoadError {
-    /// It is not a valid kernel.
-    #[error("invalid kernel: {0}")]
-    Invalid(ValidationError),
-    /// This engine could not compile a valid kernel (singlepass does not support multi-value,
-    /// for instance). A property of the node, not of the kernel: other nodes may compile it.
-    #[error("this node's compiler cannot compile the kernel: {0}")]
-    Compile(String),
-    /// It does not instantiate (a data or element segment out of bounds).
-    #[error("kernel does not initialise: {0}")]
-    Initialise(String),
-}
-
-// Not `#[from]`: that would make the validation error the source too, and a `{:#}` chain would
-// print it twice.
-impl From<ValidationError> for LoadError {
-    fn from(e: ValidationError) -> Self {
-        LoadError::Invalid(e)
-    }
-}
-
-impl LoadError {
-    /// Whether every node reaches the same verdict (validation, initialisation), so the PVM may
-    /// act on it (reject an upgrade); otherwise it is this node's limitation and the node must
-    /// stop rather than compute a state other nodes would not.
-    pub fn is_kernel_fault(&self) -> bool {
-        !matches!(self, LoadError::Compile(_))
-    }
-}
-
 /// A validated, compiled kernel.
 pub struct Kernel {
     hash: [u8; 32],
@@ -116,54 +86,6 @@ impl fmt::Debug for Kernel {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Why a `kernel_run` did not complete. The PVM treats all of them alike (the run is rolled
-/// back and the stuck flag set); they are told apart for logs only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// The tick budget ran out.
-    OutOfTicks,
-    /// A call would have made more than 300 frames.
-    CallStackExhausted,
-    /// Any wasm trap: `unreachable`, out-of-bounds memory access, division by zero,
-    /// indirect call type mismatch, a native stack overflow...
-    Trap(String),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::OutOfTicks => f.write_str("tick budget exhausted"),
-            Failure::CallStackExhausted => f.write_str("call stack limit (300 frames) exceeded"),
-            Failure::Trap(t) => write!(f, "trap: {t}"),
-        }
-    }
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// `kernel_run` returned.
-    Completed,
-    /// The kernel failed.
-    Failed(Failure),
-    /// The node could not answer a host call (the level must be abandoned).
-    Aborted(Abort),
-    /// The engine itself failed (could not instantiate for lack of resources): a node problem,
-    /// handled like an abort.
-    EngineError(String),
-}
-
-/// The result of one `kernel_run`.
-pub struct RunReport {
-    /// The host state, given back with everything the run did to it (the caller decides
-    /// whether to keep it).
-    pub host: HostState,
-    /// How the run ended.
-    pub outcome: RunOutcome,
-    /// Ticks the run consumed (metered), at most the budget.
-    pub ticks: u64,
 }
 
 /// Compiles and runs kernels with one compiler.

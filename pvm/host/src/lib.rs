@@ -15,8 +15,10 @@ pub use pvm_abi as abi;
 mod host;
 mod memory;
 mod reveal;
+mod run;
 
 pub use abi::{HostError, HostFn, Signature, ValType};
 pub use host::{Abort, DebugLog, HostState, LevelInbox};
 pub use memory::{GuestMemory, OutOfBounds, VecMemory};
+pub use run::{Failure, RunOutcome, RunReport};
 pub use reveal::{NoPreimages, PreimageDir, PreimageMap, PreimageSource};

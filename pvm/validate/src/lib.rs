@@ -89,6 +89,38 @@ pub struct KernelInfo {
     pub memory_max_pages: Option<u32>,
 }
 
+/// Why a kernel cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// It is not a valid kernel.
+    #[error("invalid kernel: {0}")]
+    Invalid(ValidationError),
+    /// This engine could not compile a valid kernel (singlepass does not support multi-value,
+    /// for instance). A property of the node, not of the kernel: other nodes may compile it.
+    #[error("this node's compiler cannot compile the kernel: {0}")]
+    Compile(String),
+    /// It does not instantiate (a data or element segment out of bounds).
+    #[error("kernel does not initialise: {0}")]
+    Initialise(String),
+}
+
+// Not `#[from]`: that would make the validation error the source too, and a `{:#}` chain would
+// print it twice.
+impl From<ValidationError> for LoadError {
+    fn from(e: ValidationError) -> Self {
+        LoadError::Invalid(e)
+    }
+}
+
+impl LoadError {
+    /// Whether every node reaches the same verdict (validation, initialisation), so the PVM may
+    /// act on it (reject an upgrade); otherwise it is this node's limitation and the node must
+    /// stop rather than compute a state other nodes would not.
+    pub fn is_kernel_fault(&self) -> bool {
+        !matches!(self, LoadError::Compile(_))
+    }
+}
+
 /// Why a module is not a valid kernel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {

@@ -1,0 +1,239 @@
+//! The lowered instruction set: what one code leaf holds.
+//!
+//! Every wasm instruction that costs ticks becomes exactly one [`Instr`] (an opcode and one
+//! 64-bit immediate); structure that costs nothing (`block`, `loop`, `nop`, the `end` of a block)
+//! emits none. Jump targets are absolute code indices; branches carry how many values they keep
+//! and drop, so a step needs no control stack. `br_table` is one instruction followed by its
+//! entries (each a [`Op::Br`], read by the table step, never executed on its own). Bulk
+//! instructions are a check instruction and a step instruction that repeats once per 32-byte
+//! memory leaf or table element, so every tick touches a bounded amount of state.
+
+/// The opcodes. The numbering is part of the code leaf encoding (docs/pvm.md section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+#[allow(missing_docs)]
+pub enum Op {
+    // control
+    Unreachable = 0x00,
+    Jump = 0x01,
+    Br = 0x02,
+    BrIf = 0x03,
+    BrIfZero = 0x04,
+    BrTable = 0x05,
+    Return = 0x06,
+    Call = 0x07,
+    CallIndirect = 0x08,
+    HostCall = 0x09,
+    ReturnIf = 0x0a,
+    // parametric, variables
+    Drop = 0x10,
+    Select = 0x11,
+    LocalGet = 0x12,
+    LocalSet = 0x13,
+    LocalTee = 0x14,
+    GlobalGet = 0x15,
+    GlobalSet = 0x16,
+    // constants
+    I32Const = 0x18,
+    I64Const = 0x19,
+    // memory
+    I32Load = 0x20,
+    I64Load = 0x21,
+    I32Load8S = 0x22,
+    I32Load8U = 0x23,
+    I32Load16S = 0x24,
+    I32Load16U = 0x25,
+    I64Load8S = 0x26,
+    I64Load8U = 0x27,
+    I64Load16S = 0x28,
+    I64Load16U = 0x29,
+    I64Load32S = 0x2a,
+    I64Load32U = 0x2b,
+    I32Store = 0x2c,
+    I64Store = 0x2d,
+    I32Store8 = 0x2e,
+    I32Store16 = 0x2f,
+    I64Store8 = 0x30,
+    I64Store16 = 0x31,
+    I64Store32 = 0x32,
+    MemorySize = 0x33,
+    MemoryGrow = 0x34,
+    MemoryFill = 0x35,
+    MemoryFillStep = 0x36,
+    MemoryCopy = 0x37,
+    MemoryCopyStep = 0x38,
+    MemoryInit = 0x39,
+    MemoryInitStep = 0x3a,
+    DataDrop = 0x3b,
+    // tables and references
+    TableGet = 0x40,
+    TableSet = 0x41,
+    TableSize = 0x42,
+    TableGrow = 0x43,
+    TableGrowStep = 0x44,
+    TableFill = 0x45,
+    TableFillStep = 0x46,
+    TableCopy = 0x47,
+    TableCopyStep = 0x48,
+    TableInit = 0x49,
+    TableInitStep = 0x4a,
+    ElemDrop = 0x4b,
+    RefNull = 0x4c,
+    RefIsNull = 0x4d,
+    RefFunc = 0x4e,
+    // i32
+    I32Eqz = 0x50,
+    I32Eq,
+    I32Ne,
+    I32LtS,
+    I32LtU,
+    I32GtS,
+    I32GtU,
+    I32LeS,
+    I32LeU,
+    I32GeS,
+    I32GeU,
+    I32Clz,
+    I32Ctz,
+    I32Popcnt,
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I32DivS,
+    I32DivU,
+    I32RemS,
+    I32RemU,
+    I32And,
+    I32Or,
+    I32Xor,
+    I32Shl,
+    I32ShrS,
+    I32ShrU,
+    I32Rotl,
+    I32Rotr,
+    // i64
+    I64Eqz = 0x70,
+    I64Eq,
+    I64Ne,
+    I64LtS,
+    I64LtU,
+    I64GtS,
+    I64GtU,
+    I64LeS,
+    I64LeU,
+    I64GeS,
+    I64GeU,
+    I64Clz,
+    I64Ctz,
+    I64Popcnt,
+    I64Add,
+    I64Sub,
+    I64Mul,
+    I64DivS,
+    I64DivU,
+    I64RemS,
+    I64RemU,
+    I64And,
+    I64Or,
+    I64Xor,
+    I64Shl,
+    I64ShrS,
+    I64ShrU,
+    I64Rotl,
+    I64Rotr,
+    // conversions
+    I32WrapI64 = 0x90,
+    I64ExtendI32S,
+    I64ExtendI32U,
+    I32Extend8S,
+    I32Extend16S,
+    I64Extend8S,
+    I64Extend16S,
+    I64Extend32S,
+}
+
+/// One code leaf: an opcode and its immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instr {
+    /// What it does.
+    pub op: Op,
+    /// Its operand: a constant, an index, an offset, or a packed branch (see [`Branch`]).
+    pub imm: u64,
+}
+
+impl Instr {
+    /// An instruction.
+    pub const fn new(op: Op, imm: u64) -> Self {
+        Instr { op, imm }
+    }
+
+    /// The 32-byte code leaf: `u16 opcode ‖ u64 immediate ‖ 22 zero bytes`, big-endian.
+    pub fn leaf(&self) -> [u8; 32] {
+        let mut leaf = [0u8; 32];
+        leaf[..2].copy_from_slice(&(self.op as u16).to_be_bytes());
+        leaf[2..10].copy_from_slice(&self.imm.to_be_bytes());
+        leaf
+    }
+}
+
+/// A branch immediate: the target, then how many values the branch keeps from the top of the
+/// stack and how many it drops below them. `target (u32) ‖ keep (u16) ‖ drop (u16)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Branch {
+    /// Absolute code index.
+    pub target: u32,
+    /// Values kept (the label's arity).
+    pub keep: u16,
+    /// Values dropped under them.
+    pub drop: u16,
+}
+
+impl Branch {
+    /// Packs it into an immediate.
+    pub fn pack(self) -> u64 {
+        (u64::from(self.target) << 32) | (u64::from(self.keep) << 16) | u64::from(self.drop)
+    }
+
+    /// Unpacks an immediate.
+    #[inline(always)]
+    pub fn unpack(imm: u64) -> Self {
+        Branch { target: (imm >> 32) as u32, keep: (imm >> 16) as u16, drop: imm as u16 }
+    }
+}
+
+/// A direct call immediate: `entry (u32) ‖ params (u16) ‖ locals (u16)` (locals excluding the
+/// parameters), so a call step needs no other leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTarget {
+    /// Code index of the callee's first instruction.
+    pub entry: u32,
+    /// Its parameters.
+    pub params: u16,
+    /// Its declared locals, parameters excluded.
+    pub locals: u16,
+}
+
+impl CallTarget {
+    /// Packs it into an immediate.
+    pub fn pack(self) -> u64 {
+        (u64::from(self.entry) << 32) | (u64::from(self.params) << 16) | u64::from(self.locals)
+    }
+
+    /// Unpacks an immediate.
+    #[inline(always)]
+    pub fn unpack(imm: u64) -> Self {
+        CallTarget { entry: (imm >> 32) as u32, params: (imm >> 16) as u16, locals: imm as u16 }
+    }
+}
+
+/// Two 32-bit indices in one immediate (`hi ‖ lo`): `call_indirect` (type, table),
+/// `table.copy` (destination, source), `table.init` (segment, table).
+#[inline(always)]
+pub fn pair(imm: u64) -> (u32, u32) {
+    ((imm >> 32) as u32, imm as u32)
+}
+
+/// Packs two indices.
+pub fn pack_pair(hi: u32, lo: u32) -> u64 {
+    (u64::from(hi) << 32) | u64::from(lo)
+}

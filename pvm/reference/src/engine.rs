@@ -1,0 +1,333 @@
+//! The reference machine as a kernel engine: the same `load` and `run` as fast execution, the
+//! same host semantics (`pvm_host::HostState`), so the PVM's level driver runs either.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pvm_host::{Failure, HostFn, HostState, RunOutcome, RunReport};
+use pvm_validate::{HostImport, KernelInfo, LoadError};
+
+use crate::lower::{lower, Module};
+use crate::machine::{Exit, Host, HostReturn, Machine, Memory, Trap};
+
+/// Lowered kernels kept per engine.
+const CACHE_ENTRIES: usize = 16;
+
+/// A validated, lowered kernel.
+#[derive(Debug)]
+pub struct Kernel {
+    hash: [u8; 32],
+    module: Arc<Module>,
+    info: KernelInfo,
+    entry: u32,
+}
+
+impl Kernel {
+    /// The hash it was loaded under.
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+
+    /// What validation learned about it.
+    pub fn info(&self) -> &KernelInfo {
+        &self.info
+    }
+
+    /// The lowered module.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// The function index of `kernel_run`.
+    pub fn entry(&self) -> u32 {
+        self.entry
+    }
+
+    /// A fresh instance, positioned at the start of `kernel_run`.
+    pub fn fresh(&self) -> Machine {
+        // `load` instantiated it once: instantiation is a property of the module.
+        let mut m = Machine::instantiate(self.module.clone()).unwrap_or_else(|_| unreachable_instance(&self.module));
+        let _ = m.enter(self.entry, &[]);
+        m
+    }
+}
+
+fn unreachable_instance(module: &Arc<Module>) -> Machine {
+    // Never reached: `ReferenceEngine::load` refuses modules that do not instantiate.
+    let mut stripped = (**module).clone();
+    stripped.elems.clear();
+    stripped.datas.clear();
+    Machine::instantiate(Arc::new(stripped)).expect("a module without segments instantiates")
+}
+
+/// Loads and runs kernels on the reference machine.
+#[derive(Debug, Default)]
+pub struct ReferenceEngine {
+    cache: Mutex<HashMap<[u8; 32], Arc<Kernel>>>,
+}
+
+impl ReferenceEngine {
+    /// An engine with an empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The kernel loaded under `hash`, if cached.
+    pub fn cached(&self, hash: &[u8; 32]) -> Option<Arc<Kernel>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+    }
+
+    /// Validates, lowers and test-instantiates `bytes`, caching the result under `hash`.
+    pub fn load(&self, hash: [u8; 32], bytes: &[u8]) -> Result<Arc<Kernel>, LoadError> {
+        if let Some(k) = self.cached(&hash) {
+            return Ok(k);
+        }
+        let info = pvm_validate::validate(bytes)?;
+        // Validation accepted it, so lowering can only fail on a reference-machine bug; that is
+        // this node's problem, not the kernel's (like a compiler failure in fast execution).
+        let module = Arc::new(lower(bytes).map_err(|e| LoadError::Compile(e.to_string()))?);
+        let entry = module.export_func("kernel_run").ok_or_else(|| LoadError::Compile("no kernel_run after lowering".into()))?;
+        Machine::instantiate(module.clone()).map_err(|t| LoadError::Initialise(t.to_string()))?;
+        let kernel = Arc::new(Kernel { hash, module, info, entry });
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(hash, kernel.clone());
+        Ok(kernel)
+    }
+
+    /// Runs `kernel_run` once on a fresh instance with at most `budget` ticks.
+    pub fn run(&self, kernel: &Kernel, mut host: HostState, budget: u64) -> RunReport {
+        let mut machine = kernel.fresh();
+        let exit = machine.run(&mut KernelHost { state: &mut host, imports: &kernel.info.imports }, budget, u64::MAX);
+        RunReport { host, outcome: outcome(exit), ticks: machine.ticks }
+    }
+}
+
+/// The engine-neutral outcome of a run that ended.
+pub fn outcome(exit: Exit) -> RunOutcome {
+    match exit {
+        Exit::Returned => RunOutcome::Completed,
+        Exit::Trapped(Trap::OutOfTicks) => RunOutcome::Failed(Failure::OutOfTicks),
+        Exit::Trapped(Trap::CallStackExhausted) => RunOutcome::Failed(Failure::CallStackExhausted),
+        Exit::Trapped(t) => RunOutcome::Failed(Failure::Trap(t.to_string())),
+        Exit::Aborted(a) => RunOutcome::Aborted(a),
+        Exit::Paused => RunOutcome::EngineError("the run was paused".into()),
+    }
+}
+
+/// The host functions of a kernel, bound to the shared semantics.
+pub struct KernelHost<'a> {
+    /// What host calls act on.
+    pub state: &'a mut HostState,
+    /// The kernel's imports, in import order.
+    pub imports: &'a [HostImport],
+}
+
+impl Host for KernelHost<'_> {
+    fn call(&mut self, index: u32, args: &[u64], m: &mut Memory) -> HostReturn {
+        let Some(import) = self.imports.get(index as usize) else { return HostReturn::Trap(format!("no import {index}")) };
+        let a = |i: usize| args.get(i).copied().unwrap_or(0) as u32;
+        let h = &mut *self.state;
+        let r32 = |r: Result<i32, pvm_host::Abort>| r.map(|v| Some(u64::from(v as u32)));
+        let result = match (import.func, import.signature) {
+            (HostFn::ReadInput, _) => r32(h.read_input(m, a(0), a(1), a(2), a(3))),
+            (HostFn::WriteOutput, _) => r32(h.write_output(m, a(0), a(1))),
+            (HostFn::WriteDebug, 0) => h.write_debug(m, a(0), a(1)).map(|_| None),
+            (HostFn::WriteDebug, _) => r32(h.write_debug(m, a(0), a(1))),
+            (HostFn::StoreHas, _) => r32(h.store_has(m, a(0), a(1))),
+            (HostFn::StoreDelete, _) => r32(h.store_delete(m, a(0), a(1))),
+            (HostFn::StoreCopy, _) => r32(h.store_copy(m, a(0), a(1), a(2), a(3))),
+            (HostFn::StoreMove, _) => r32(h.store_move(m, a(0), a(1), a(2), a(3))),
+            (HostFn::StoreRead, _) => r32(h.store_read(m, a(0), a(1), a(2), a(3), a(4))),
+            (HostFn::StoreWrite, _) => r32(h.store_write(m, a(0), a(1), a(2), a(3), a(4))),
+            (HostFn::StoreValueSize, _) => r32(h.store_value_size(m, a(0), a(1))),
+            (HostFn::StoreListSize, _) => h.store_list_size(m, a(0), a(1)).map(|v| Some(v as u64)),
+            (HostFn::StoreGetNthKey, _) => r32(h.store_get_nth_key(m, a(0), a(1), args.get(2).copied().unwrap_or(0) as i64, a(3), a(4))),
+            (HostFn::RevealPreimage, 0) => r32(h.reveal_preimage(m, a(0), a(1), a(2))),
+            (HostFn::RevealPreimage, _) => r32(h.reveal_preimage_sized(m, a(0), a(1), a(2), a(3))),
+            (HostFn::RevealMetadata, _) => r32(h.reveal_metadata(m, a(0), a(1))),
+        };
+        match result {
+            Ok(v) => HostReturn::Value(v),
+            Err(abort) => HostReturn::Abort(abort),
+        }
+    }
+}
+
+/// Where a run starts, as the level driver knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunStart {
+    /// The level being processed.
+    pub level: u32,
+    /// Ticks since origination when the run starts.
+    pub ticks_before: u64,
+    /// Runs of this level before this one.
+    pub reboots: u32,
+    /// The outbox tree root of the state before the level (the state hash covers it).
+    pub outbox_root: [u8; 32],
+    /// The tick budget of every run.
+    pub budget: u64,
+}
+
+/// The state at one tick of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickState {
+    /// The tick within the run (the state before it executes).
+    pub run_tick: u64,
+    /// Ticks since origination.
+    pub tick: u64,
+    /// `H(pvm_root ‖ outbox_root)`, as a commitment's state hash.
+    pub state_hash: [u8; 32],
+    /// The PVM root (docs/pvm.md section 6, with the in-run status and machine root).
+    pub pvm_root: [u8; 32],
+    /// The machine root (section 9.4).
+    pub machine_root: [u8; 32],
+    /// Running, returned or failed.
+    pub status: u8,
+}
+
+/// Why a replay could not produce the states asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// A tick at or past the budget (the state there is the next run's start, or the level's
+    /// end: the level driver's).
+    #[error("tick {tick} is past the run's budget of {budget} ticks")]
+    PastBudget {
+        /// The tick asked for.
+        tick: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// The ticks must be given in increasing order.
+    #[error("ticks must be increasing")]
+    Unordered,
+    /// The node cannot answer a host call (a missing preimage).
+    #[error("replay abandoned: {0}")]
+    Aborted(pvm_host::Abort),
+}
+
+/// Replays one run on the reference machine from its start (`host` as the level driver left it
+/// before the run) and returns the state at each of `ticks` (increasing, below the budget).
+/// Nothing is hashed between the ticks asked for; the memory tree is kept incrementally.
+pub fn replay(kernel: &Kernel, host: &mut HostState, start: RunStart, ticks: &[u64]) -> Result<Vec<TickState>, ReplayError> {
+    use crate::state::{module_root, outbox_chain, MemoryTree, RunContext, STATUS_FAILED, STATUS_RETURNED, STATUS_RUNNING};
+    if let Some(&t) = ticks.iter().find(|t| **t >= start.budget) {
+        return Err(ReplayError::PastBudget { tick: t, budget: start.budget });
+    }
+    if ticks.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ReplayError::Unordered);
+    }
+    let module_root = module_root(&kernel.module);
+    let mut machine = kernel.fresh();
+    let mut tree = MemoryTree::new();
+    let run_start_durable_root = host.durable.root_hash();
+    let (inbox_next_at_start, outbox_count_at_start) = (host.inbox.next as u32, host.outbox.len() as u32);
+    let mut status = STATUS_RUNNING;
+    let mut out = Vec::with_capacity(ticks.len());
+    for &t in ticks {
+        if status == STATUS_RUNNING {
+            let exit = machine.run(&mut KernelHost { state: host, imports: &kernel.info.imports }, start.budget, t);
+            match exit {
+                Exit::Paused => {}
+                Exit::Returned => status = STATUS_RETURNED,
+                Exit::Trapped(_) => status = STATUS_FAILED,
+                Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
+            }
+            if status != STATUS_RUNNING {
+                // The instance is gone: a finished run's record keeps only the run's context.
+                machine = Machine::empty(machine.module.clone());
+                tree = MemoryTree::new();
+            }
+        }
+        let ctx = RunContext {
+            status,
+            run_tick: t,
+            reboots: start.reboots,
+            run_start_durable_root,
+            inbox_next: host.inbox.next as u32,
+            inbox_next_at_start,
+            outbox_count: host.outbox.len() as u32,
+            outbox_hash: outbox_chain(&host.outbox),
+            outbox_count_at_start,
+        };
+        let machine_root = machine.machine_root(&module_root, &mut tree, &ctx);
+        let tick = start.ticks_before.saturating_add(t);
+        let pvm_root = protocol::hash::keccak256_concat(&[
+            &protocol::hash::keccak256(b"rollup.pvm.state.v1"),
+            &[status],
+            &start.level.to_be_bytes(),
+            &tick.to_be_bytes(),
+            &host.durable.root_hash(),
+            &machine_root,
+        ]);
+        let state_hash = protocol::hash::keccak256_concat(&[&pvm_root, &start.outbox_root]);
+        out.push(TickState { run_tick: t, tick, state_hash, pvm_root, machine_root, status });
+    }
+    Ok(out)
+}
+
+/// One executed tick, for `pvm trace`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceLine {
+    /// The tick within the run.
+    pub run_tick: u64,
+    /// The program counter before it.
+    pub pc: u32,
+    /// The instruction (`None` once the run has ended: a padding tick).
+    pub instr: Option<crate::code::Instr>,
+    /// The top of the value stack before it (at most three values, top last).
+    pub stack_top: Vec<u64>,
+    /// Call depth before it.
+    pub depth: usize,
+    /// The 32-byte memory leaves it wrote (byte offsets).
+    pub memory_written: Vec<u64>,
+    /// How the run ended at this tick, if it did.
+    pub ended: Option<String>,
+}
+
+/// The ticks `[from, to)` of a run (`host` as the level driver left it before the run).
+pub fn trace(kernel: &Kernel, host: &mut HostState, budget: u64, from: u64, to: u64) -> Result<Vec<TraceLine>, ReplayError> {
+    let to = to.min(budget);
+    let mut machine = kernel.fresh();
+    let mut out = Vec::new();
+    let mut ended: Option<String> = None;
+    let mut hostcalls = KernelHost { state: host, imports: &kernel.info.imports };
+    if from > 0 {
+        match machine.run(&mut hostcalls, budget, from) {
+            Exit::Paused => {}
+            Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
+            other => ended = Some(format!("{other:?}")),
+        }
+    }
+    for t in from..to {
+        if ended.is_some() {
+            out.push(TraceLine { run_tick: t, pc: 0, instr: None, stack_top: Vec::new(), depth: 0, memory_written: Vec::new(), ended: None });
+            continue;
+        }
+        let pc = machine.pc;
+        let instr = machine.module.code.get(pc as usize).copied();
+        let stack_top = machine.stack[machine.stack.len().saturating_sub(3)..].to_vec();
+        let depth = machine.frames.len();
+        machine.memory.take_dirty();
+        let exit = machine.run(&mut hostcalls, budget, t + 1);
+        let mut written = Vec::new();
+        for (w, bits) in machine.memory.take_dirty().iter().enumerate() {
+            let mut b = *bits;
+            while b != 0 {
+                written.push((w as u64 * 64 + u64::from(b.trailing_zeros())) * crate::machine::LEAF_SIZE);
+                b &= b - 1;
+            }
+        }
+        let end = match exit {
+            Exit::Paused => None,
+            Exit::Returned => Some("returned".to_string()),
+            Exit::Trapped(trap) => Some(format!("failed: {trap}")),
+            Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
+        };
+        ended.clone_from(&end);
+        out.push(TraceLine { run_tick: t, pc, instr, stack_top, depth, memory_written: written, ended: end });
+    }
+    Ok(out)
+}

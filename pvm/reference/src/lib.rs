@@ -1,0 +1,19 @@
+//! The PVM's reference machine: the tick-level semantics of a kernel run.
+//!
+//! A validated kernel is lowered once ([`lower`]) to a flat list of instructions, one per code
+//! leaf ([`code`]): structured control flow and `br_table` compiled to absolute jumps that carry
+//! their stack adjustment, bulk instructions split into one step per 32-byte memory leaf or
+//! table element. The [`Machine`] executes one instruction per tick, so its tick count is the
+//! cost table's by construction (docs/pvm.md sections 4.2 and 9), and calls the host functions
+//! through the same `pvm_host::HostState` as fast execution. [`ReferenceEngine`] runs a
+//! `kernel_run` exactly as `pvm_fast::FastEngine` does; the PVM's level driver takes either.
+
+pub mod code;
+mod engine;
+pub mod lower;
+pub mod machine;
+pub mod state;
+
+pub use engine::{outcome, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, TickState, TraceLine};
+pub use lower::{lower, LowerError, Module};
+pub use machine::{Exit, Host, HostReturn, Machine, Memory, Trap};

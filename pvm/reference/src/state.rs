@@ -1,0 +1,341 @@
+//! The machine's state, hashed: the record a one-step proof starts from (docs/pvm.md section 9.4).
+//!
+//! Everything is hashed with keccak-256 in one place, [`machine_root`], over a fixed-layout
+//! record. Lists (code, functions, globals, tables, locals) are Merkle trees of 32-byte leaves
+//! under the protocol's one Merkle rule (`protocol::merkle`, count committed beside the root);
+//! the memory is a tree of fixed depth [`MEMORY_DEPTH`] over its raw 32-byte leaves, with the
+//! zero subtrees precomputed so growing is free, kept incrementally: only the leaves written
+//! since the last hash are rehashed ([`MemoryTree`]). The value and frame stacks are hash
+//! chains.
+
+use protocol::hash::{keccak256, keccak256_concat};
+use protocol::merkle;
+
+use crate::code::Op;
+use crate::lower::{FuncBody, Module};
+use crate::machine::{Machine, Memory, LEAF_SIZE};
+
+/// Depth of the memory tree: 2^23 leaves of 32 bytes is the 256 MiB limit (4,096 pages).
+pub const MEMORY_DEPTH: usize = 23;
+
+/// A 64-bit value as a 32-byte leaf (`bytes32(uint256(v))` on the EVM).
+pub fn word(v: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&v.to_be_bytes());
+    w
+}
+
+fn words_root(values: &[u64]) -> [u8; 32] {
+    let leaves: Vec<[u8; 32]> = values.iter().map(|v| word(*v)).collect();
+    merkle::root(&leaves)
+}
+
+/// The commitment to a lowered module: everything of it a step may read.
+///
+/// `H("rollup.pvm.module.v1" ‖ code_root ‖ u32 code_len ‖ funcs_root ‖ u32 funcs ‖ types_root ‖
+/// u32 types ‖ imports_root ‖ data_root ‖ u32 datas ‖ elems_root ‖ u32 elems ‖ u32 globals)`.
+pub fn module_root(m: &Module) -> [u8; 32] {
+    let code: Vec<[u8; 32]> = m.code.iter().map(|i| i.leaf()).collect();
+    let funcs: Vec<[u8; 32]> = m
+        .funcs
+        .iter()
+        .map(|f| {
+            let mut leaf = [0u8; 32];
+            match f.body {
+                FuncBody::Import(i) => {
+                    leaf[0] = 1;
+                    leaf[1..5].copy_from_slice(&i.to_be_bytes());
+                }
+                FuncBody::Code(t) => leaf[1..9].copy_from_slice(&t.pack().to_be_bytes()),
+            }
+            leaf[9..13].copy_from_slice(&f.type_id.to_be_bytes());
+            leaf
+        })
+        .collect();
+    let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(t.text.as_bytes())).collect();
+    let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
+    let datas: Vec<[u8; 32]> = m
+        .datas
+        .iter()
+        .map(|d| {
+            let chunks: Vec<[u8; 32]> = d
+                .bytes
+                .chunks(LEAF_SIZE as usize)
+                .map(|c| {
+                    let mut leaf = [0u8; 32];
+                    leaf[..c.len()].copy_from_slice(c);
+                    leaf
+                })
+                .collect();
+            keccak256_concat(&[&(d.bytes.len() as u32).to_be_bytes(), &merkle::root(&chunks)])
+        })
+        .collect();
+    let elems: Vec<[u8; 32]> =
+        m.elems.iter().map(|e| keccak256_concat(&[&(e.items.len() as u32).to_be_bytes(), &words_root(&e.items)])).collect();
+    let n = |x: usize| (x as u32).to_be_bytes();
+    keccak256_concat(&[
+        &keccak256(b"rollup.pvm.module.v1"),
+        &merkle::root(&code),
+        &n(code.len()),
+        &merkle::root(&funcs),
+        &n(funcs.len()),
+        &merkle::root(&types),
+        &n(types.len()),
+        &merkle::root(&imports),
+        &merkle::root(&datas),
+        &n(datas.len()),
+        &merkle::root(&elems),
+        &n(elems.len()),
+        &n(m.globals.len()),
+    ])
+}
+
+/// The memory's Merkle tree, kept between hashes so only written leaves are rehashed.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTree {
+    /// `layers[k][i]` is the node at height `k + 1` covering leaves `[i 2^(k+1), (i+1) 2^(k+1))`.
+    layers: Vec<Vec<[u8; 32]>>,
+    /// Leaves the layers were built for (0: not built).
+    leaves: usize,
+}
+
+/// The roots of all-zero subtrees, `zeros()[h]` of height `h`.
+pub fn zeros() -> &'static [[u8; 32]; MEMORY_DEPTH + 1] {
+    static ZEROS: std::sync::OnceLock<[[u8; 32]; MEMORY_DEPTH + 1]> = std::sync::OnceLock::new();
+    ZEROS.get_or_init(|| {
+        let mut z = [[0u8; 32]; MEMORY_DEPTH + 1];
+        for h in 1..=MEMORY_DEPTH {
+            z[h] = merkle::node(&z[h - 1], &z[h - 1]);
+        }
+        z
+    })
+}
+
+fn leaf_at(bytes: &[u8], i: usize) -> [u8; 32] {
+    let mut l = [0u8; 32];
+    let start = i * LEAF_SIZE as usize;
+    if start < bytes.len() {
+        let end = (start + 32).min(bytes.len());
+        l[..end - start].copy_from_slice(&bytes[start..end]);
+    }
+    l
+}
+
+impl MemoryTree {
+    /// A tree to be built at the first hash.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn child(&self, height: usize, bytes: &[u8], i: usize) -> [u8; 32] {
+        // The node at `height` with index `i` (height 0: a leaf).
+        let z = zeros();
+        if height == 0 {
+            return if i < self.leaves { leaf_at(bytes, i) } else { z[0] };
+        }
+        self.layers[height - 1].get(i).copied().unwrap_or(z[height])
+    }
+
+    /// The memory root, rehashing only what changed since the last call.
+    pub fn root(&mut self, memory: &mut Memory) -> [u8; 32] {
+        let bytes_len = memory.bytes().len();
+        let leaves = bytes_len / LEAF_SIZE as usize;
+        let dirty = memory.take_dirty();
+        let z = zeros();
+        if leaves == 0 {
+            self.layers.clear();
+            self.leaves = 0;
+            return z[MEMORY_DEPTH];
+        }
+        if leaves != self.leaves {
+            // Built anew (first hash of the run, or the memory grew).
+            self.leaves = leaves;
+            self.layers.clear();
+            let mut width = leaves;
+            for h in 1..=MEMORY_DEPTH {
+                width = width.div_ceil(2);
+                let mut layer = Vec::with_capacity(width);
+                for i in 0..width {
+                    let (l, r) = (self.child(h - 1, memory.bytes(), 2 * i), self.child(h - 1, memory.bytes(), 2 * i + 1));
+                    layer.push(merkle::node(&l, &r));
+                }
+                self.layers.push(layer);
+                if width == 1 {
+                    break;
+                }
+            }
+        } else {
+            let mut touched: Vec<usize> = Vec::new();
+            for (w, bits) in dirty.iter().enumerate() {
+                let mut b = *bits;
+                while b != 0 {
+                    let leaf = w * 64 + b.trailing_zeros() as usize;
+                    b &= b - 1;
+                    if leaf < leaves {
+                        touched.push(leaf / 2);
+                    }
+                }
+            }
+            touched.dedup();
+            for h in 1..=self.layers.len() {
+                for &i in &touched {
+                    let (l, r) = (self.child(h - 1, memory.bytes(), 2 * i), self.child(h - 1, memory.bytes(), 2 * i + 1));
+                    self.layers[h - 1][i] = merkle::node(&l, &r);
+                }
+                touched = touched.iter().map(|i| i / 2).collect();
+                touched.dedup();
+            }
+        }
+        let mut root = self.layers.last().map(|l| l[0]).unwrap_or(z[0]);
+        for h in self.layers.len()..MEMORY_DEPTH {
+            root = merkle::node(&root, &z[h]);
+        }
+        root
+    }
+}
+
+/// How far the run is: the parts of the state outside the wasm instance, kept by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunContext {
+    /// 1 running, 2 returned (padding), 3 failed (padding).
+    pub status: u8,
+    /// Ticks of this run so far (real and padding).
+    pub run_tick: u64,
+    /// Runs of this level before this one (the reboot counter).
+    pub reboots: u32,
+    /// The durable root when the run started: what a failure restores.
+    pub run_start_durable_root: [u8; 32],
+    /// The next inbox message id.
+    pub inbox_next: u32,
+    /// The next inbox message id when the run started.
+    pub inbox_next_at_start: u32,
+    /// Outbox messages of the level so far, and their hash chain.
+    pub outbox_count: u32,
+    /// `H(... H(0 ‖ H(m0)) ‖ H(m1) ...)`.
+    pub outbox_hash: [u8; 32],
+    /// Outbox messages of the level when the run started.
+    pub outbox_count_at_start: u32,
+}
+
+/// Running a machine.
+pub const STATUS_RUNNING: u8 = 1;
+/// `kernel_run` returned; the run pads to its budget.
+pub const STATUS_RETURNED: u8 = 2;
+/// The run failed; it pads to its budget, then is rolled back.
+pub const STATUS_FAILED: u8 = 3;
+
+/// The hash chain of the outbox messages (`H(prev ‖ H(message))`, from 32 zero bytes).
+pub fn outbox_chain(messages: &[Vec<u8>]) -> [u8; 32] {
+    messages.iter().fold([0u8; 32], |h, m| keccak256_concat(&[&h, &keccak256(m)]))
+}
+
+/// The value-stack chain: `H(prev ‖ u64 value)` from 32 zero bytes, bottom first.
+pub fn stack_hash(values: &[u64]) -> [u8; 32] {
+    values.iter().fold([0u8; 32], |h, v| keccak256_concat(&[&h, &v.to_be_bytes()]))
+}
+
+impl Machine {
+    /// The frame chain: `H(prev ‖ u32 return_pc ‖ u32 locals ‖ locals_root)` per frame,
+    /// outermost first, from 32 zero bytes.
+    pub fn frames_hash(&self) -> [u8; 32] {
+        let mut h = [0u8; 32];
+        for (i, f) in self.frames.iter().enumerate() {
+            let end = self.frames.get(i + 1).map_or(self.locals.len(), |n| n.locals_base as usize);
+            let locals = &self.locals[f.locals_base as usize..end];
+            h = keccak256_concat(&[&h, &f.return_pc.to_be_bytes(), &(locals.len() as u32).to_be_bytes(), &words_root(locals)]);
+        }
+        h
+    }
+
+    /// The tables: a Merkle list of `H(u32 size ‖ u32 max ‖ elements_root)`.
+    pub fn tables_root(&self) -> [u8; 32] {
+        let leaves: Vec<[u8; 32]> = self
+            .tables
+            .iter()
+            .map(|t| keccak256_concat(&[&(t.elems.len() as u32).to_be_bytes(), &t.max.to_be_bytes(), &words_root(&t.elems)]))
+            .collect();
+        merkle::root(&leaves)
+    }
+
+    /// Which segments were dropped: a Merkle list of words (1 dropped), data then elements.
+    pub fn dropped_root(&self) -> [u8; 32] {
+        let flags: Vec<u64> = self.data_dropped.iter().chain(&self.elem_dropped).map(|d| u64::from(*d)).collect();
+        words_root(&flags)
+    }
+
+    /// The machine root of docs/pvm.md section 9.4: the instance (`module_root` commits the
+    /// kernel) and the run's context.
+    pub fn machine_root(&mut self, module_root: &[u8; 32], memory_tree: &mut MemoryTree, ctx: &RunContext) -> [u8; 32] {
+        let memory_root = memory_tree.root(&mut self.memory);
+        let u32b = |x: u32| x.to_be_bytes();
+        keccak256_concat(&[
+            &keccak256(b"rollup.pvm.machine.v1"),
+            module_root,
+            &[ctx.status],
+            &ctx.run_tick.to_be_bytes(),
+            &u32b(self.pc),
+            &u32b(self.stack.len() as u32),
+            &stack_hash(&self.stack),
+            &u32b(self.frames.len() as u32),
+            &self.frames_hash(),
+            &u32b(self.memory.pages()),
+            &u32b(self.memory.max_pages()),
+            &memory_root,
+            &words_root(&self.globals),
+            &self.tables_root(),
+            &self.dropped_root(),
+            &ctx.run_start_durable_root,
+            &u32b(ctx.reboots),
+            &u32b(ctx.inbox_next),
+            &u32b(ctx.inbox_next_at_start),
+            &u32b(ctx.outbox_count),
+            &ctx.outbox_hash,
+            &u32b(ctx.outbox_count_at_start),
+        ])
+    }
+
+    /// The instruction at the program counter, if any (for traces).
+    pub fn current_op(&self) -> Option<Op> {
+        self.module.code.get(self.pc as usize).map(|i| i.op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pvm_host::GuestMemory;
+
+    /// The incremental tree equals one built from scratch after random writes and growth.
+    #[test]
+    fn incremental_memory_root_equals_a_fresh_one() {
+        let module = std::sync::Arc::new(crate::lower::lower(&wat::parse_str("(module (memory 1 8))").unwrap()).unwrap());
+        let mut m = Machine::instantiate(module).unwrap();
+        let mut tree = MemoryTree::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let empty = tree.root(&mut m.memory);
+        assert_eq!(empty, zeros()[MEMORY_DEPTH], "zero memory has the zero root");
+        for round in 0..40 {
+            for _ in 0..(next() % 20) {
+                let size = m.memory.bytes().len() as u64;
+                let len = 1 + next() % 70;
+                let addr = next() % (size - len);
+                let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                m.memory.write(addr as u32, &data).unwrap();
+            }
+            if round % 13 == 12 {
+                m.memory.pages();
+                let _ = m.memory.grow_for_test(1);
+            }
+            let incremental = tree.root(&mut m.memory);
+            let fresh = MemoryTree::new().root(&mut m.memory.clone());
+            assert_eq!(incremental, fresh, "round {round}");
+        }
+        assert_ne!(tree.root(&mut m.memory), empty);
+    }
+}
