@@ -47,6 +47,9 @@ pub struct NodeConfig {
     pub kernel: PathBuf,
     /// Directory of reveal pages, named by their hash in hex.
     pub preimages_dir: Option<PathBuf>,
+    /// The machine that executes kernel runs: `fast` (wasmer) or `reference` (the tick-level
+    /// reference machine: much slower, the same states; for checking fast execution).
+    pub engine: String,
     /// wasmer compiler: `cranelift` or `singlepass`.
     pub compiler: String,
     /// Long-poll wait for new L1 events, in milliseconds.
@@ -66,6 +69,7 @@ impl Default for NodeConfig {
             data_dir: PathBuf::from("rollup-node-data"),
             kernel: PathBuf::from("target/kernels/transfer.wasm"),
             preimages_dir: None,
+            engine: "fast".into(),
             compiler: "cranelift".into(),
             poll_wait_ms: 1_000,
             faults: Faults::default(),

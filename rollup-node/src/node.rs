@@ -582,6 +582,7 @@ fn pvm_config(config: &NodeConfig, rollup: &RollupStatus) -> anyhow::Result<PvmC
     };
     let mut c = PvmConfig::new(metadata);
     c.compiler = config.compiler.parse().map_err(|e| anyhow::anyhow!("compiler: {e}"))?;
+    c.engine = config.engine.parse().map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     if let Some(dir) = &config.preimages_dir {
         c.preimages = Arc::new(pvm_host::PreimageDir::new(dir.clone()));
     }

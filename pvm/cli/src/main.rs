@@ -163,11 +163,14 @@ fn debug_text(b: &[u8]) -> String {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Replays report their progress (info); runs only warnings.
+    let default = if matches!(cli.command, Command::Trace { .. } | Command::States { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Validate { kernel } => match read_kernel(&kernel).and_then(|b| Ok(pvm_validate::validate(&b)?)) {
             Ok(info) => {
                 let imports: Vec<String> = info.imports.iter().map(|i| i.to_string()).collect();

@@ -208,6 +208,9 @@ pub enum ReplayError {
     Aborted(pvm_host::Abort),
 }
 
+/// A long replay logs its progress every this many ticks.
+const PROGRESS_TICKS: u64 = 1 << 28;
+
 /// Replays one run on the reference machine from its start (`host` as the level driver left it
 /// before the run) and returns the state at each of `ticks` (increasing, below the budget).
 /// Nothing is hashed between the ticks asked for; the memory tree is kept incrementally.
@@ -225,21 +228,28 @@ pub fn replay(kernel: &Kernel, host: &mut HostState, start: RunStart, ticks: &[u
     let run_start_durable_root = host.durable.root_hash();
     let (inbox_next_at_start, outbox_count_at_start) = (host.inbox.next as u32, host.outbox.len() as u32);
     let mut status = STATUS_RUNNING;
+    let mut ended = false;
     let mut out = Vec::with_capacity(ticks.len());
     for &t in ticks {
-        if status == STATUS_RUNNING {
-            let exit = machine.run(&mut KernelHost { state: host, imports: &kernel.info.imports }, start.budget, t);
+        while status == STATUS_RUNNING && machine.ticks < t {
+            // In slices, so a long replay reports progress.
+            let stop = t.min(machine.ticks.saturating_add(PROGRESS_TICKS));
+            let exit = machine.run(&mut KernelHost { state: host, imports: &kernel.info.imports }, start.budget, stop);
             match exit {
                 Exit::Paused => {}
                 Exit::Returned => status = STATUS_RETURNED,
                 Exit::Trapped(_) => status = STATUS_FAILED,
                 Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
             }
-            if status != STATUS_RUNNING {
-                // The instance is gone: a finished run's record keeps only the run's context.
-                machine = Machine::empty(machine.module.clone());
-                tree = MemoryTree::new();
+            if status == STATUS_RUNNING && machine.ticks % PROGRESS_TICKS == 0 && machine.ticks < t {
+                tracing::info!(level = start.level, run = start.reboots, tick = machine.ticks, target = t, "replaying");
             }
+        }
+        if status != STATUS_RUNNING && !ended {
+            // The instance is gone: a finished run's record keeps only the run's context.
+            machine = Machine::empty(machine.module.clone());
+            tree = MemoryTree::new();
+            ended = true;
         }
         let ctx = RunContext {
             status,

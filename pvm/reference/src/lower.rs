@@ -69,8 +69,10 @@ pub struct Sig {
     pub params: u32,
     /// Result count.
     pub results: u32,
-    /// The type, for structural comparison (`call_indirect`).
-    pub text: String,
+    /// The type as bytes, for structural comparison (`call_indirect`) and hashing:
+    /// `u32 params ‖ param type codes ‖ u32 results ‖ result type codes`, with the wasm codes
+    /// (`7f` i32, `7e` i64, `70` funcref, `6f` externref).
+    pub encoding: Vec<u8>,
 }
 
 /// An import of the module (a function).
@@ -194,8 +196,24 @@ impl Module {
     }
 }
 
-fn type_text(t: &FuncType) -> String {
-    format!("{:?} -> {:?}", t.params(), t.results())
+fn type_code(t: &wasmparser::ValType) -> u8 {
+    match t {
+        wasmparser::ValType::I32 => 0x7f,
+        wasmparser::ValType::I64 => 0x7e,
+        wasmparser::ValType::F32 => 0x7d,
+        wasmparser::ValType::F64 => 0x7c,
+        wasmparser::ValType::V128 => 0x7b,
+        wasmparser::ValType::Ref(r) if r.is_func_ref() => 0x70,
+        wasmparser::ValType::Ref(_) => 0x6f,
+    }
+}
+
+fn type_encoding(t: &FuncType) -> Vec<u8> {
+    let mut e = (t.params().len() as u32).to_be_bytes().to_vec();
+    e.extend(t.params().iter().map(type_code));
+    e.extend((t.results().len() as u32).to_be_bytes());
+    e.extend(t.results().iter().map(type_code));
+    e
 }
 
 fn is_float(t: wasmparser::ValType) -> bool {
@@ -243,7 +261,7 @@ pub fn lower(bytes: &[u8]) -> Result<Module, LowerError> {
     let mut type_ids: Vec<u32> = Vec::new();
     let mut type_arity: Vec<(u32, u32)> = Vec::new();
     let mut type_float: Vec<bool> = Vec::new();
-    let mut canonical: HashMap<String, u32> = HashMap::new();
+    let mut canonical: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut defined_types: Vec<u32> = Vec::new();
     let mut next_body = 0usize;
     let mut allocs = FuncValidatorAllocations::default();
@@ -262,10 +280,10 @@ pub fn lower(bytes: &[u8]) -> Result<Module, LowerError> {
                             return Err(unsupported("non-function types"));
                         };
                         type_float.push(ft.params().iter().chain(ft.results()).any(|t| is_float(*t)));
-                        let text = type_text(ft);
+                        let encoding = type_encoding(ft);
                         let next = m.types.len() as u32;
-                        let id = *canonical.entry(text.clone()).or_insert_with(|| {
-                            m.types.push(Sig { params: ft.params().len() as u32, results: ft.results().len() as u32, text });
+                        let id = *canonical.entry(encoding.clone()).or_insert_with(|| {
+                            m.types.push(Sig { params: ft.params().len() as u32, results: ft.results().len() as u32, encoding });
                             next
                         });
                         type_ids.push(id);
@@ -491,7 +509,10 @@ impl FuncLowering<'_> {
             .checked_sub(frame.height as u32 + keep)
             .ok_or_else(|| LowerError::Invalid("stack height at branch".into()))?;
         let target = if is_loop { self.ctl[ctl_index].loop_start.unwrap_or(0) } else { 0 };
-        let b = Branch { target, keep: keep as u16, drop: drop as u16 };
+        let (Ok(keep), Ok(drop)) = (u16::try_from(keep), u16::try_from(drop)) else {
+            return Err(unsupported("a branch over more than 65,535 stack values"));
+        };
+        let b = Branch { target, keep, drop };
         Ok((b, if is_loop { None } else { Some(ctl_index) }))
     }
 
@@ -798,7 +819,8 @@ impl FuncLowering<'_> {
     /// it is lowered, so invalid code (too few values for the results) gets here.
     fn return_drop(&self, v: &wasmparser::FuncValidator<wasmparser::ValidatorResources>) -> Result<u16, LowerError> {
         let drop = v.operand_stack_height().checked_sub(self.results);
-        drop.map(|d| d as u16).ok_or_else(|| LowerError::Invalid("stack height at return".into()))
+        let drop = drop.ok_or_else(|| LowerError::Invalid("stack height at return".into()))?;
+        u16::try_from(drop).map_err(|_| unsupported("a return over more than 65,535 stack values"))
     }
 
     fn patch(&mut self, at: usize, target: u32) {

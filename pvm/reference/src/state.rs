@@ -52,7 +52,7 @@ pub fn module_root(m: &Module) -> [u8; 32] {
             leaf
         })
         .collect();
-    let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(t.text.as_bytes())).collect();
+    let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
     let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
     let datas: Vec<[u8; 32]> = m
         .datas
