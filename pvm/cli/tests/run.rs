@@ -169,3 +169,47 @@ fn both_engines_print_identical_json() {
     }
     assert!(compared >= 3, "{compared} kernels compared");
 }
+
+/// `pvm trace` shows the ticks around the one asked for; `pvm states` the state hashes at the
+/// ticks asked for, the same whether asked together or alone; requests past the budget, for a
+/// level the inputs lack or for a run the level did not make are clear errors.
+#[test]
+fn trace_and_states_replay_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = inputs(dir.path(), r#"[[{"external": "01"}], []]"#);
+    let k = wat("host_calls.wat");
+    let k = k.to_str().unwrap();
+    let base = ["--kernel", k, "--inputs", &inp, "--level", "1", "--tick-budget", "1000000"];
+    let with = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![cmd];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        pvm(&args)
+    };
+    let out = with("trace", &["--tick", "3", "--around", "2", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let l = lines(&out);
+    assert_eq!(l.iter().map(|x| x["tick"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert!(l.iter().all(|x| x["instruction"].as_str().is_some_and(|i| !i.is_empty())));
+
+    let together = with("states", &["--ticks", "0,10,999999", "--json"]);
+    assert!(together.status.success(), "{}", String::from_utf8_lossy(&together.stderr));
+    let together = lines(&together);
+    assert_eq!(together.len(), 3);
+    assert_eq!(together[0]["status"], "running");
+    assert_eq!(together[2]["status"], "returned");
+    let alone = lines(&with("states", &["--ticks", "10", "--json"]));
+    assert_eq!(alone[0]["state_hash"], together[1]["state_hash"]);
+
+    let fails = |out: Output, what: &str| {
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(what), "expected `{what}` in: {err}");
+    };
+    fails(with("states", &["--ticks", "1000000"]), "past the run's budget");
+    fails(with("states", &["--ticks", "5,4"]), "increasing");
+    fails(with("states", &["--run", "7", "--ticks", "0"]), "there is no run 7");
+    let mut args = vec!["states", "--kernel", k, "--inputs", &inp, "--level", "3", "--ticks", "0"];
+    args.extend_from_slice(&["--tick-budget", "1000000"]);
+    fails(pvm(&args), "no level 3");
+}
