@@ -434,6 +434,14 @@ impl Pvm {
         pvm_reference::replay(&kernel, &mut host, start, ticks).map_err(|error| PvmError::Replay { level, run, error })
     }
 
+    /// The proof of tick `tick` of run `run` of the level `input`, with the states before and
+    /// after it (docs/pvm.md section 9.5; `pvm_reference::verify_step` checks it).
+    pub fn prove_tick(&mut self, input: LevelInput, run: usize, tick: u64) -> Result<pvm_reference::StepProof, PvmError> {
+        let (mut host, kernel, start) = self.run_start(input, run)?;
+        let level = start.level;
+        pvm_reference::prove(&kernel, &mut host, start, tick).map_err(|error| PvmError::Replay { level, run, error })
+    }
+
     /// The ticks `[from, to)` of run `run` of the level `input`, executed on the reference
     /// machine: instruction, stack top, call depth and memory written at each.
     pub fn trace_run(&mut self, input: LevelInput, run: usize, from: u64, to: u64) -> Result<Vec<pvm_reference::TraceLine>, PvmError> {

@@ -206,76 +206,149 @@ pub enum ReplayError {
     /// The node cannot answer a host call (a missing preimage).
     #[error("replay abandoned: {0}")]
     Aborted(pvm_host::Abort),
+    /// The step cannot be proven.
+    #[error(transparent)]
+    Proof(crate::proof::ProofError),
 }
 
 /// A long replay logs its progress every this many ticks.
 const PROGRESS_TICKS: u64 = 1 << 28;
 
-/// Replays one run on the reference machine from its start (`host` as the level driver left it
-/// before the run) and returns the state at each of `ticks` (increasing, below the budget).
-/// Nothing is hashed between the ticks asked for; the memory tree is kept incrementally.
-pub fn replay(kernel: &Kernel, host: &mut HostState, start: RunStart, ticks: &[u64]) -> Result<Vec<TickState>, ReplayError> {
-    use crate::state::{module_root, outbox_chain, MemoryTree, RunContext, STATUS_FAILED, STATUS_RETURNED, STATUS_RUNNING};
+/// A run being replayed on the reference machine: advanced to the ticks asked for, hashed
+/// there (the memory tree kept between them), and able to prove the next step.
+struct Replayer<'a> {
+    kernel: &'a Kernel,
+    host: &'a mut HostState,
+    start: RunStart,
+    module_root: [u8; 32],
+    machine: Machine,
+    tree: crate::state::MemoryTree,
+    run_start_durable_root: [u8; 32],
+    inbox_next_at_start: u32,
+    outbox_count_at_start: u32,
+    status: u8,
+    ended: bool,
+}
+
+impl<'a> Replayer<'a> {
+    fn new(kernel: &'a Kernel, host: &'a mut HostState, start: RunStart) -> Self {
+        let run_start_durable_root = host.durable.root_hash();
+        let (inbox_next_at_start, outbox_count_at_start) = (host.inbox.next as u32, host.outbox.len() as u32);
+        Replayer {
+            kernel,
+            start,
+            module_root: crate::state::module_root(&kernel.module),
+            machine: kernel.fresh(),
+            tree: crate::state::MemoryTree::new(),
+            run_start_durable_root,
+            inbox_next_at_start,
+            outbox_count_at_start,
+            host,
+            status: crate::state::STATUS_RUNNING,
+            ended: false,
+        }
+    }
+
+    /// Runs to run tick `t` (not before where it is).
+    fn advance(&mut self, t: u64) -> Result<(), ReplayError> {
+        use crate::state::{STATUS_FAILED, STATUS_RETURNED, STATUS_RUNNING};
+        while self.status == STATUS_RUNNING && self.machine.ticks < t {
+            // In slices, so a long replay reports progress.
+            let stop = t.min(self.machine.ticks.saturating_add(PROGRESS_TICKS));
+            let exit = self.machine.run(&mut KernelHost { state: self.host, imports: &self.kernel.info.imports }, self.start.budget, stop);
+            match exit {
+                Exit::Paused => {}
+                Exit::Returned => self.status = STATUS_RETURNED,
+                Exit::Trapped(_) => self.status = STATUS_FAILED,
+                Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
+            }
+            if self.status == STATUS_RUNNING && self.machine.ticks % PROGRESS_TICKS == 0 && self.machine.ticks < t {
+                tracing::info!(level = self.start.level, run = self.start.reboots, tick = self.machine.ticks, target = t, "replaying");
+            }
+        }
+        if self.status != STATUS_RUNNING && !self.ended {
+            // The instance is gone: a finished run's record keeps only the run's context.
+            self.machine = Machine::empty(self.machine.module.clone());
+            self.tree = crate::state::MemoryTree::new();
+            self.ended = true;
+        }
+        Ok(())
+    }
+
+    fn context(&self, t: u64) -> crate::state::RunContext {
+        crate::state::RunContext {
+            status: self.status,
+            run_tick: t,
+            reboots: self.start.reboots,
+            run_start_durable_root: self.run_start_durable_root,
+            inbox_next: self.host.inbox.next as u32,
+            inbox_next_at_start: self.inbox_next_at_start,
+            outbox_count: self.host.outbox.len() as u32,
+            outbox_hash: crate::state::outbox_chain(&self.host.outbox),
+            outbox_count_at_start: self.outbox_count_at_start,
+        }
+    }
+
+    /// The state at run tick `t`, where the machine now is.
+    fn state(&mut self, t: u64) -> TickState {
+        let ctx = self.context(t);
+        let machine_root = self.machine.machine_root(&self.module_root, &mut self.tree, &ctx);
+        let tick = self.start.ticks_before.saturating_add(t);
+        let pvm_root = crate::state::pvm_root(self.status, self.start.level, tick, &self.host.durable.root_hash(), &machine_root);
+        let state_hash = crate::state::state_hash(&pvm_root, &self.start.outbox_root);
+        TickState { run_tick: t, tick, state_hash, pvm_root, machine_root, status: self.status }
+    }
+}
+
+fn check_ticks(start: &RunStart, ticks: &[u64]) -> Result<(), ReplayError> {
     if let Some(&t) = ticks.iter().find(|t| **t >= start.budget) {
         return Err(ReplayError::PastBudget { tick: t, budget: start.budget });
     }
     if ticks.windows(2).any(|w| w[0] >= w[1]) {
         return Err(ReplayError::Unordered);
     }
-    let module_root = module_root(&kernel.module);
-    let mut machine = kernel.fresh();
-    let mut tree = MemoryTree::new();
-    let run_start_durable_root = host.durable.root_hash();
-    let (inbox_next_at_start, outbox_count_at_start) = (host.inbox.next as u32, host.outbox.len() as u32);
-    let mut status = STATUS_RUNNING;
-    let mut ended = false;
+    Ok(())
+}
+
+/// Replays one run on the reference machine from its start (`host` as the level driver left it
+/// before the run) and returns the state at each of `ticks` (increasing, below the budget).
+/// Nothing is hashed between the ticks asked for; the memory tree is kept incrementally.
+pub fn replay(kernel: &Kernel, host: &mut HostState, start: RunStart, ticks: &[u64]) -> Result<Vec<TickState>, ReplayError> {
+    check_ticks(&start, ticks)?;
+    let mut r = Replayer::new(kernel, host, start);
     let mut out = Vec::with_capacity(ticks.len());
     for &t in ticks {
-        while status == STATUS_RUNNING && machine.ticks < t {
-            // In slices, so a long replay reports progress.
-            let stop = t.min(machine.ticks.saturating_add(PROGRESS_TICKS));
-            let exit = machine.run(&mut KernelHost { state: host, imports: &kernel.info.imports }, start.budget, stop);
-            match exit {
-                Exit::Paused => {}
-                Exit::Returned => status = STATUS_RETURNED,
-                Exit::Trapped(_) => status = STATUS_FAILED,
-                Exit::Aborted(a) => return Err(ReplayError::Aborted(a)),
-            }
-            if status == STATUS_RUNNING && machine.ticks % PROGRESS_TICKS == 0 && machine.ticks < t {
-                tracing::info!(level = start.level, run = start.reboots, tick = machine.ticks, target = t, "replaying");
-            }
-        }
-        if status != STATUS_RUNNING && !ended {
-            // The instance is gone: a finished run's record keeps only the run's context.
-            machine = Machine::empty(machine.module.clone());
-            tree = MemoryTree::new();
-            ended = true;
-        }
-        let ctx = RunContext {
-            status,
-            run_tick: t,
-            reboots: start.reboots,
-            run_start_durable_root,
-            inbox_next: host.inbox.next as u32,
-            inbox_next_at_start,
-            outbox_count: host.outbox.len() as u32,
-            outbox_hash: outbox_chain(&host.outbox),
-            outbox_count_at_start,
-        };
-        let machine_root = machine.machine_root(&module_root, &mut tree, &ctx);
-        let tick = start.ticks_before.saturating_add(t);
-        let pvm_root = protocol::hash::keccak256_concat(&[
-            &protocol::hash::keccak256(b"rollup.pvm.state.v1"),
-            &[status],
-            &start.level.to_be_bytes(),
-            &tick.to_be_bytes(),
-            &host.durable.root_hash(),
-            &machine_root,
-        ]);
-        let state_hash = protocol::hash::keccak256_concat(&[&pvm_root, &start.outbox_root]);
-        out.push(TickState { run_tick: t, tick, state_hash, pvm_root, machine_root, status });
+        r.advance(t)?;
+        out.push(r.state(t));
     }
     Ok(out)
+}
+
+/// The proof of tick `tick` of a run, with the states before and after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProof {
+    /// The state before the tick.
+    pub pre: TickState,
+    /// The state after it.
+    pub post: TickState,
+    /// The proof (docs/pvm.md section 9.5), for `crate::proof::verify_step`.
+    pub proof: Vec<u8>,
+}
+
+/// Replays a run to `tick` and proves that tick (`host` as the level driver left it before
+/// the run).
+pub fn prove(kernel: &Kernel, host: &mut HostState, start: RunStart, tick: u64) -> Result<StepProof, ReplayError> {
+    check_ticks(&start, &[tick])?;
+    let mut r = Replayer::new(kernel, host, start);
+    r.advance(tick)?;
+    let pre = r.state(tick);
+    let ctx = r.context(tick);
+    let durable_root = r.host.durable.root_hash();
+    let proof = crate::proof::prove(&mut r.machine, &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget)
+        .map_err(ReplayError::Proof)?;
+    r.advance(tick + 1)?;
+    let post = r.state(tick + 1);
+    Ok(StepProof { pre, post, proof })
 }
 
 /// One executed tick, for `pvm trace`.

@@ -12,8 +12,10 @@ pub mod code;
 mod engine;
 pub mod lower;
 pub mod machine;
+pub mod proof;
 pub mod state;
 
-pub use engine::{outcome, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, TickState, TraceLine};
+pub use engine::{outcome, prove, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine};
+pub use proof::{verify_step, ProofError, StepContext};
 pub use lower::{lower, LowerError, Module};
 pub use machine::{Exit, Host, HostReturn, Machine, Memory, Trap};

@@ -25,17 +25,72 @@ pub fn word(v: u64) -> [u8; 32] {
     w
 }
 
-fn words_root(values: &[u64]) -> [u8; 32] {
+/// `root(word(v)...)`.
+pub fn words_root(values: &[u64]) -> [u8; 32] {
     let leaves: Vec<[u8; 32]> = values.iter().map(|v| word(*v)).collect();
     merkle::root(&leaves)
 }
 
-/// The commitment to a lowered module: everything of it a step may read.
-///
-/// `H("rollup.pvm.module.v1" ‖ code_root ‖ u32 code_len ‖ funcs_root ‖ u32 funcs ‖ types_root ‖
-/// u32 types ‖ imports_root ‖ data_root ‖ u32 datas ‖ elems_root ‖ u32 elems ‖ u32 globals)`.
-pub fn module_root(m: &Module) -> [u8; 32] {
-    let code: Vec<[u8; 32]> = m.code.iter().map(|i| i.leaf()).collect();
+/// The fields the module root commits to (docs/pvm.md section 9.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ModuleFields {
+    /// Merkle root of the code leaves.
+    pub code_root: [u8; 32],
+    /// Number of instructions.
+    pub code_len: u32,
+    /// Merkle root of the function leaves.
+    pub funcs_root: [u8; 32],
+    /// Number of functions (imports included).
+    pub funcs: u32,
+    /// Merkle root of the canonical type leaves.
+    pub types_root: [u8; 32],
+    /// Number of canonical types.
+    pub types: u32,
+    /// Merkle root of the import leaves.
+    pub imports_root: [u8; 32],
+    /// Merkle root of the data segment leaves.
+    pub data_root: [u8; 32],
+    /// Number of data segments.
+    pub datas: u32,
+    /// Merkle root of the element segment leaves.
+    pub elems_root: [u8; 32],
+    /// Number of element segments.
+    pub elems: u32,
+    /// Number of globals.
+    pub globals: u32,
+}
+
+impl ModuleFields {
+    /// `H(H("rollup.pvm.module.v1") ‖ code_root ‖ u32 code_len ‖ funcs_root ‖ u32 funcs ‖
+    /// types_root ‖ u32 types ‖ imports_root ‖ data_root ‖ u32 datas ‖ elems_root ‖ u32 elems ‖
+    /// u32 globals)`.
+    pub fn hash(&self) -> [u8; 32] {
+        keccak256_concat(&[
+            &keccak256(b"rollup.pvm.module.v1"),
+            &self.code_root,
+            &self.code_len.to_be_bytes(),
+            &self.funcs_root,
+            &self.funcs.to_be_bytes(),
+            &self.types_root,
+            &self.types.to_be_bytes(),
+            &self.imports_root,
+            &self.data_root,
+            &self.datas.to_be_bytes(),
+            &self.elems_root,
+            &self.elems.to_be_bytes(),
+            &self.globals.to_be_bytes(),
+        ])
+    }
+}
+
+/// The code leaves of a module.
+pub fn code_leaves(m: &Module) -> Vec<[u8; 32]> {
+    m.code.iter().map(|i| i.leaf()).collect()
+}
+
+/// The fields of a lowered module's commitment.
+pub fn module_fields(m: &Module) -> ModuleFields {
+    let code = code_leaves(m);
     let funcs: Vec<[u8; 32]> = m
         .funcs
         .iter()
@@ -72,22 +127,25 @@ pub fn module_root(m: &Module) -> [u8; 32] {
         .collect();
     let elems: Vec<[u8; 32]> =
         m.elems.iter().map(|e| keccak256_concat(&[&(e.items.len() as u32).to_be_bytes(), &words_root(&e.items)])).collect();
-    let n = |x: usize| (x as u32).to_be_bytes();
-    keccak256_concat(&[
-        &keccak256(b"rollup.pvm.module.v1"),
-        &merkle::root(&code),
-        &n(code.len()),
-        &merkle::root(&funcs),
-        &n(funcs.len()),
-        &merkle::root(&types),
-        &n(types.len()),
-        &merkle::root(&imports),
-        &merkle::root(&datas),
-        &n(datas.len()),
-        &merkle::root(&elems),
-        &n(elems.len()),
-        &n(m.globals.len()),
-    ])
+    ModuleFields {
+        code_root: merkle::root(&code),
+        code_len: code.len() as u32,
+        funcs_root: merkle::root(&funcs),
+        funcs: funcs.len() as u32,
+        types_root: merkle::root(&types),
+        types: types.len() as u32,
+        imports_root: merkle::root(&imports),
+        data_root: merkle::root(&datas),
+        datas: datas.len() as u32,
+        elems_root: merkle::root(&elems),
+        elems: elems.len() as u32,
+        globals: m.globals.len() as u32,
+    }
+}
+
+/// The commitment to a lowered module: everything of it a step may read.
+pub fn module_root(m: &Module) -> [u8; 32] {
+    module_fields(m).hash()
 }
 
 /// The memory's Merkle tree, kept between hashes so only written leaves are rehashed.
@@ -134,6 +192,11 @@ impl MemoryTree {
             return if i < self.leaves { leaf_at(bytes, i) } else { z[0] };
         }
         self.layers[height - 1].get(i).copied().unwrap_or(z[height])
+    }
+
+    /// The nodes at height `h` (1 up), as of the last [`MemoryTree::root`].
+    pub(crate) fn layer(&self, h: usize) -> Option<&Vec<[u8; 32]>> {
+        h.checked_sub(1).and_then(|i| self.layers.get(i))
     }
 
     /// The memory root, rehashing only what changed since the last call.
@@ -217,6 +280,94 @@ pub struct RunContext {
     pub outbox_count_at_start: u32,
 }
 
+/// The machine record inside a run: everything `machine_root` hashes but the module root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct Record {
+    pub status: u8,
+    pub run_tick: u64,
+    pub pc: u32,
+    pub stack_height: u32,
+    pub stack_hash: [u8; 32],
+    pub frame_depth: u32,
+    pub frames_hash: [u8; 32],
+    pub memory_pages: u32,
+    pub memory_max_pages: u32,
+    pub memory_root: [u8; 32],
+    pub globals_root: [u8; 32],
+    pub tables_root: [u8; 32],
+    pub dropped_root: [u8; 32],
+    pub run_start_durable_root: [u8; 32],
+    pub reboots: u32,
+    pub inbox_next: u32,
+    pub inbox_next_at_start: u32,
+    pub outbox_count: u32,
+    pub outbox_hash: [u8; 32],
+    pub outbox_count_at_start: u32,
+}
+
+impl Record {
+    /// The machine root: the one place the in-run state is hashed.
+    pub fn hash(&self, module_root: &[u8; 32]) -> [u8; 32] {
+        let u32b = |x: u32| x.to_be_bytes();
+        keccak256_concat(&[
+            &keccak256(b"rollup.pvm.machine.v1"),
+            module_root,
+            &[self.status],
+            &self.run_tick.to_be_bytes(),
+            &u32b(self.pc),
+            &u32b(self.stack_height),
+            &self.stack_hash,
+            &u32b(self.frame_depth),
+            &self.frames_hash,
+            &u32b(self.memory_pages),
+            &u32b(self.memory_max_pages),
+            &self.memory_root,
+            &self.globals_root,
+            &self.tables_root,
+            &self.dropped_root,
+            &self.run_start_durable_root,
+            &u32b(self.reboots),
+            &u32b(self.inbox_next),
+            &u32b(self.inbox_next_at_start),
+            &u32b(self.outbox_count),
+            &self.outbox_hash,
+            &u32b(self.outbox_count_at_start),
+        ])
+    }
+
+    /// The record once the instance is gone (the run returned or failed): the instance fields
+    /// of an empty machine, the run's context kept.
+    pub fn without_instance(&self, status: u8) -> Record {
+        Record {
+            status,
+            pc: 0,
+            stack_height: 0,
+            stack_hash: [0; 32],
+            frame_depth: 0,
+            frames_hash: [0; 32],
+            memory_pages: 0,
+            memory_max_pages: 0,
+            memory_root: zeros()[MEMORY_DEPTH],
+            globals_root: [0; 32],
+            tables_root: [0; 32],
+            dropped_root: [0; 32],
+            ..*self
+        }
+    }
+}
+
+/// `pvm_root = H(H("rollup.pvm.state.v1") ‖ u8 status ‖ u32 level ‖ u64 ticks ‖ durable_root ‖
+/// machine_root)` (section 6).
+pub fn pvm_root(status: u8, level: u32, ticks: u64, durable_root: &[u8; 32], machine_root: &[u8; 32]) -> [u8; 32] {
+    keccak256_concat(&[&keccak256(b"rollup.pvm.state.v1"), &[status], &level.to_be_bytes(), &ticks.to_be_bytes(), durable_root, machine_root])
+}
+
+/// The state hash: `H(pvm_root ‖ outbox_root)`.
+pub fn state_hash(pvm_root: &[u8; 32], outbox_root: &[u8; 32]) -> [u8; 32] {
+    keccak256_concat(&[pvm_root, outbox_root])
+}
+
 /// Running a machine.
 pub const STATUS_RUNNING: u8 = 1;
 /// `kernel_run` returned; the run pads to its budget.
@@ -238,8 +389,13 @@ impl Machine {
     /// The frame chain: `H(prev ‖ u32 return_pc ‖ u32 locals ‖ locals_root)` per frame,
     /// outermost first, from 32 zero bytes.
     pub fn frames_hash(&self) -> [u8; 32] {
+        self.frames_hash_of(self.frames.len())
+    }
+
+    /// The frame chain of the outermost `n` frames.
+    pub fn frames_hash_of(&self, n: usize) -> [u8; 32] {
         let mut h = [0u8; 32];
-        for (i, f) in self.frames.iter().enumerate() {
+        for (i, f) in self.frames.iter().enumerate().take(n) {
             let end = self.frames.get(i + 1).map_or(self.locals.len(), |n| n.locals_base as usize);
             let locals = &self.locals[f.locals_base as usize..end];
             h = keccak256_concat(&[&h, &f.return_pc.to_be_bytes(), &(locals.len() as u32).to_be_bytes(), &words_root(locals)]);
@@ -263,35 +419,36 @@ impl Machine {
         words_root(&flags)
     }
 
+    /// The record of this instance at the given point of the run (section 9.4).
+    pub fn record(&mut self, memory_tree: &mut MemoryTree, ctx: &RunContext) -> Record {
+        Record {
+            status: ctx.status,
+            run_tick: ctx.run_tick,
+            pc: self.pc,
+            stack_height: self.stack.len() as u32,
+            stack_hash: stack_hash(&self.stack),
+            frame_depth: self.frames.len() as u32,
+            frames_hash: self.frames_hash(),
+            memory_pages: self.memory.pages(),
+            memory_max_pages: self.memory.max_pages(),
+            memory_root: memory_tree.root(&mut self.memory),
+            globals_root: words_root(&self.globals),
+            tables_root: self.tables_root(),
+            dropped_root: self.dropped_root(),
+            run_start_durable_root: ctx.run_start_durable_root,
+            reboots: ctx.reboots,
+            inbox_next: ctx.inbox_next,
+            inbox_next_at_start: ctx.inbox_next_at_start,
+            outbox_count: ctx.outbox_count,
+            outbox_hash: ctx.outbox_hash,
+            outbox_count_at_start: ctx.outbox_count_at_start,
+        }
+    }
+
     /// The machine root of docs/pvm.md section 9.4: the instance (`module_root` commits the
     /// kernel) and the run's context.
     pub fn machine_root(&mut self, module_root: &[u8; 32], memory_tree: &mut MemoryTree, ctx: &RunContext) -> [u8; 32] {
-        let memory_root = memory_tree.root(&mut self.memory);
-        let u32b = |x: u32| x.to_be_bytes();
-        keccak256_concat(&[
-            &keccak256(b"rollup.pvm.machine.v1"),
-            module_root,
-            &[ctx.status],
-            &ctx.run_tick.to_be_bytes(),
-            &u32b(self.pc),
-            &u32b(self.stack.len() as u32),
-            &stack_hash(&self.stack),
-            &u32b(self.frames.len() as u32),
-            &self.frames_hash(),
-            &u32b(self.memory.pages()),
-            &u32b(self.memory.max_pages()),
-            &memory_root,
-            &words_root(&self.globals),
-            &self.tables_root(),
-            &self.dropped_root(),
-            &ctx.run_start_durable_root,
-            &u32b(ctx.reboots),
-            &u32b(ctx.inbox_next),
-            &u32b(ctx.inbox_next_at_start),
-            &u32b(ctx.outbox_count),
-            &ctx.outbox_hash,
-            &u32b(ctx.outbox_count_at_start),
-        ])
+        self.record(memory_tree, ctx).hash(module_root)
     }
 
     /// The instruction at the program counter, if any (for traces).

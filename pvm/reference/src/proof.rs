@@ -1,0 +1,927 @@
+//! One-step proofs: what the L1 needs to execute one tick of the reference machine, and
+//! [`verify_step`], which executes it from the proof alone (docs/pvm.md section 9.5).
+//!
+//! A proof is the pre-state's fields (so the verifier rebuilds the pre-state hash and checks it),
+//! then the code leaf at the program counter with its Merkle path, the top values of the stack
+//! with the hash below them, and the few leaves the instruction reads or writes (a local, a
+//! global, one or two memory leaves), each with its path. The verifier recomputes the post-state
+//! and hashes it once. Every byte is checked: a proof changed anywhere is rejected or gives
+//! another post-state.
+
+use protocol::hash::keccak256_concat;
+use protocol::merkle;
+
+use crate::code::{Branch, CallTarget, Instr, Op};
+use crate::machine::{Machine, LEAF_SIZE, PAGE_SIZE};
+use crate::state::{
+    module_fields, pvm_root, state_hash, word, zeros, MemoryTree, ModuleFields, Record, RunContext, MEMORY_DEPTH, STATUS_FAILED,
+    STATUS_RETURNED, STATUS_RUNNING,
+};
+
+/// What the verifier knows besides the proof: the rollup's constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepContext {
+    /// Ticks per run.
+    pub tick_budget: u64,
+}
+
+/// Why a proof is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The proof ends early.
+    #[error("proof truncated at byte {0}")]
+    Truncated(usize),
+    /// Bytes after the proof.
+    #[error("{0} bytes after the end of the proof")]
+    Trailing(usize),
+    /// The proof's pre-state is not the state it claims to start from.
+    #[error("the proof's pre-state does not hash to the given state")]
+    PreState,
+    /// A witness does not match its root.
+    #[error("invalid witness: {0}")]
+    Witness(&'static str),
+    /// A step this version cannot prove yet (it names the instruction or transition).
+    #[error("not provable yet: {0}")]
+    NotProvable(String),
+}
+
+fn bad(what: &'static str) -> ProofError {
+    ProofError::Witness(what)
+}
+
+/// Bytes of the fixed header every proof starts with (the pre-state's fields).
+pub const HEADER_SIZE: usize = 76 + 305 + 216;
+
+/// The pre-state header: the PVM fields of section 6 and the machine record of 9.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    level: u32,
+    tick: u64,
+    durable_root: [u8; 32],
+    outbox_root: [u8; 32],
+    record: Record,
+    module: ModuleFields,
+}
+
+impl Header {
+    fn state_hash(&self) -> [u8; 32] {
+        let machine_root = self.record.hash(&self.module.hash());
+        state_hash(&pvm_root(self.record.status, self.level, self.tick, &self.durable_root, &machine_root), &self.outbox_root)
+    }
+}
+
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn h(&mut self, v: &[u8; 32]) {
+        self.0.extend_from_slice(v);
+    }
+    fn path(&mut self, p: &[[u8; 32]]) {
+        for h in p {
+            self.h(h);
+        }
+    }
+    fn header(&mut self, h: &Header) {
+        let r = &h.record;
+        self.u32(h.level);
+        self.u64(h.tick);
+        self.h(&h.durable_root);
+        self.h(&h.outbox_root);
+        self.u8(r.status);
+        self.u64(r.run_tick);
+        self.u32(r.pc);
+        self.u32(r.stack_height);
+        self.h(&r.stack_hash);
+        self.u32(r.frame_depth);
+        self.h(&r.frames_hash);
+        self.u32(r.memory_pages);
+        self.u32(r.memory_max_pages);
+        self.h(&r.memory_root);
+        self.h(&r.globals_root);
+        self.h(&r.tables_root);
+        self.h(&r.dropped_root);
+        self.h(&r.run_start_durable_root);
+        self.u32(r.reboots);
+        self.u32(r.inbox_next);
+        self.u32(r.inbox_next_at_start);
+        self.u32(r.outbox_count);
+        self.h(&r.outbox_hash);
+        self.u32(r.outbox_count_at_start);
+        let m = &h.module;
+        self.h(&m.code_root);
+        self.u32(m.code_len);
+        self.h(&m.funcs_root);
+        self.u32(m.funcs);
+        self.h(&m.types_root);
+        self.u32(m.types);
+        self.h(&m.imports_root);
+        self.h(&m.data_root);
+        self.u32(m.datas);
+        self.h(&m.elems_root);
+        self.u32(m.elems);
+        self.u32(m.globals);
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], ProofError> {
+        let s = self.b.get(self.at..self.at + N).ok_or(ProofError::Truncated(self.at))?;
+        self.at += N;
+        let mut out = [0u8; N];
+        out.copy_from_slice(s);
+        Ok(out)
+    }
+    fn u8(&mut self) -> Result<u8, ProofError> {
+        Ok(self.take::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ProofError> {
+        Ok(u16::from_be_bytes(self.take()?))
+    }
+    fn u32(&mut self) -> Result<u32, ProofError> {
+        Ok(u32::from_be_bytes(self.take()?))
+    }
+    fn u64(&mut self) -> Result<u64, ProofError> {
+        Ok(u64::from_be_bytes(self.take()?))
+    }
+    fn h(&mut self) -> Result<[u8; 32], ProofError> {
+        self.take()
+    }
+    fn path(&mut self, n: usize) -> Result<Vec<[u8; 32]>, ProofError> {
+        (0..n).map(|_| self.h()).collect()
+    }
+    fn header(&mut self) -> Result<Header, ProofError> {
+        let level = self.u32()?;
+        let tick = self.u64()?;
+        let durable_root = self.h()?;
+        let outbox_root = self.h()?;
+        let record = Record {
+            status: self.u8()?,
+            run_tick: self.u64()?,
+            pc: self.u32()?,
+            stack_height: self.u32()?,
+            stack_hash: self.h()?,
+            frame_depth: self.u32()?,
+            frames_hash: self.h()?,
+            memory_pages: self.u32()?,
+            memory_max_pages: self.u32()?,
+            memory_root: self.h()?,
+            globals_root: self.h()?,
+            tables_root: self.h()?,
+            dropped_root: self.h()?,
+            run_start_durable_root: self.h()?,
+            reboots: self.u32()?,
+            inbox_next: self.u32()?,
+            inbox_next_at_start: self.u32()?,
+            outbox_count: self.u32()?,
+            outbox_hash: self.h()?,
+            outbox_count_at_start: self.u32()?,
+        };
+        let module = ModuleFields {
+            code_root: self.h()?,
+            code_len: self.u32()?,
+            funcs_root: self.h()?,
+            funcs: self.u32()?,
+            types_root: self.h()?,
+            types: self.u32()?,
+            imports_root: self.h()?,
+            data_root: self.h()?,
+            datas: self.u32()?,
+            elems_root: self.h()?,
+            elems: self.u32()?,
+            globals: self.u32()?,
+        };
+        Ok(Header { level, tick, durable_root, outbox_root, record, module })
+    }
+}
+
+fn op_from(code: u16) -> Option<Op> {
+    // The opcode numbering is the enum's; a table built once maps them back.
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<u16, Op>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| crate::code::ALL_OPS.iter().map(|o| (*o as u16, *o)).collect()).get(&code).copied()
+}
+
+/// `H(prev ‖ u64 v)` for each value.
+fn push_all(mut h: [u8; 32], values: &[u64]) -> [u8; 32] {
+    for v in values {
+        h = keccak256_concat(&[&h, &v.to_be_bytes()]);
+    }
+    h
+}
+
+/// The frame chain link.
+fn frame_link(prev: &[u8; 32], return_pc: u32, locals: u32, locals_root: &[u8; 32]) -> [u8; 32] {
+    keccak256_concat(&[prev, &return_pc.to_be_bytes(), &locals.to_be_bytes(), locals_root])
+}
+
+/// `root(words ‖ zeros)` over `count` leaves, in O(words + log count).
+fn root_with_zero_tail(words: &[u64], count: usize) -> [u8; 32] {
+    if count == 0 {
+        return [0; 32];
+    }
+    let z = zeros();
+    let depth = merkle::depth(count);
+    let mut layer: Vec<[u8; 32]> = words.iter().map(|v| word(*v)).collect();
+    for h in 0..depth {
+        if layer.is_empty() {
+            return z[depth];
+        }
+        if layer.len() % 2 == 1 {
+            layer.push(z[h]);
+        }
+        layer = layer.chunks_exact(2).map(|p| merkle::node(&p[0], &p[1])).collect();
+    }
+    layer.first().copied().unwrap_or(z[depth])
+}
+
+/// How many stack values the step reads (from the top), given the instruction and, for
+/// conditional ones, the top value (the condition or index) and the `br_table` entry taken.
+fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
+    let branch = |imm: u64| {
+        let b = Branch::unpack(imm);
+        usize::from(b.keep) + usize::from(b.drop)
+    };
+    match instr.op {
+        Op::Unreachable | Op::Jump | Op::I32Const | Op::I64Const | Op::LocalGet | Op::GlobalGet | Op::MemorySize | Op::RefNull | Op::RefFunc => 0,
+        Op::Br | Op::Return => branch(instr.imm),
+        Op::BrIf | Op::ReturnIf => 1 + if top.is_some_and(|c| c as u32 != 0) { branch(instr.imm) } else { 0 },
+        Op::BrIfZero => 1,
+        Op::BrTable => 1 + entry.map_or(0, |e| branch(e.imm)),
+        Op::Call => usize::from(CallTarget::unpack(instr.imm).params),
+        Op::Drop | Op::LocalSet | Op::LocalTee | Op::GlobalSet | Op::MemoryGrow | Op::RefIsNull => 1,
+        Op::Select => 3,
+        op if is_load(op) => 1,
+        op if is_store(op) => 2,
+        op if is_unary(op) => 1,
+        _ => 2,
+    }
+}
+
+fn is_load(op: Op) -> bool {
+    (Op::I32Load as u16..=Op::I64Load32U as u16).contains(&(op as u16))
+}
+
+fn is_store(op: Op) -> bool {
+    (Op::I32Store as u16..=Op::I64Store32 as u16).contains(&(op as u16))
+}
+
+fn is_unary(op: Op) -> bool {
+    matches!(
+        op,
+        Op::I32Eqz
+            | Op::I64Eqz
+            | Op::I32Clz
+            | Op::I32Ctz
+            | Op::I32Popcnt
+            | Op::I64Clz
+            | Op::I64Ctz
+            | Op::I64Popcnt
+            | Op::I32WrapI64
+            | Op::I64ExtendI32S
+            | Op::I64ExtendI32U
+            | Op::I32Extend8S
+            | Op::I32Extend16S
+            | Op::I64Extend8S
+            | Op::I64Extend16S
+            | Op::I64Extend32S
+    )
+}
+
+fn is_numeric(op: Op) -> bool {
+    (Op::I32Eqz as u16..=Op::I64Extend32S as u16).contains(&(op as u16))
+}
+
+/// Bytes a load or store accesses.
+fn access_size(op: Op) -> u64 {
+    match op {
+        Op::I32Load8S | Op::I32Load8U | Op::I64Load8S | Op::I64Load8U | Op::I32Store8 | Op::I64Store8 => 1,
+        Op::I32Load16S | Op::I32Load16U | Op::I64Load16S | Op::I64Load16U | Op::I32Store16 | Op::I64Store16 => 2,
+        Op::I32Load | Op::I64Load32S | Op::I64Load32U | Op::I32Store | Op::I64Store32 => 4,
+        _ => 8,
+    }
+}
+
+/// Whether this version proves the instruction (the others: host calls, tables and
+/// `call_indirect`, bulk memory, segment drops).
+fn provable(op: Op) -> bool {
+    !matches!(
+        op,
+        Op::HostCall
+            | Op::CallIndirect
+            | Op::MemoryFill
+            | Op::MemoryFillStep
+            | Op::MemoryCopy
+            | Op::MemoryCopyStep
+            | Op::MemoryInit
+            | Op::MemoryInitStep
+            | Op::DataDrop
+            | Op::ElemDrop
+            | Op::TableGet
+            | Op::TableSet
+            | Op::TableSize
+            | Op::TableGrow
+            | Op::TableGrowStep
+            | Op::TableFill
+            | Op::TableFillStep
+            | Op::TableCopy
+            | Op::TableCopyStep
+            | Op::TableInit
+            | Op::TableInitStep
+    )
+}
+
+/// The numeric instructions: the verifier's own implementation (the machine has another,
+/// inlined in its loop; round trips compare them).
+fn numeric(op: Op, a: u64, b: u64) -> Result<u64, ()> {
+    let (x, y) = (a as u32, b as u32);
+    let w = |v: u32| u64::from(v);
+    let t = |c: bool| u64::from(c);
+    Ok(match op {
+        Op::I32Eqz => t(x == 0),
+        Op::I64Eqz => t(a == 0),
+        Op::I32Clz => w(x.leading_zeros()),
+        Op::I32Ctz => w(x.trailing_zeros()),
+        Op::I32Popcnt => w(x.count_ones()),
+        Op::I64Clz => u64::from(a.leading_zeros()),
+        Op::I64Ctz => u64::from(a.trailing_zeros()),
+        Op::I64Popcnt => u64::from(a.count_ones()),
+        Op::I32WrapI64 | Op::I64ExtendI32U => a & 0xffff_ffff,
+        Op::I64ExtendI32S => x as i32 as i64 as u64,
+        Op::I32Extend8S => w(x as i8 as i32 as u32),
+        Op::I32Extend16S => w(x as i16 as i32 as u32),
+        Op::I64Extend8S => a as i8 as i64 as u64,
+        Op::I64Extend16S => a as i16 as i64 as u64,
+        Op::I64Extend32S => a as i32 as i64 as u64,
+        Op::I32Eq => t(x == y),
+        Op::I32Ne => t(x != y),
+        Op::I32LtS => t((x as i32) < (y as i32)),
+        Op::I32LtU => t(x < y),
+        Op::I32GtS => t((x as i32) > (y as i32)),
+        Op::I32GtU => t(x > y),
+        Op::I32LeS => t((x as i32) <= (y as i32)),
+        Op::I32LeU => t(x <= y),
+        Op::I32GeS => t((x as i32) >= (y as i32)),
+        Op::I32GeU => t(x >= y),
+        Op::I32Add => w(x.wrapping_add(y)),
+        Op::I32Sub => w(x.wrapping_sub(y)),
+        Op::I32Mul => w(x.wrapping_mul(y)),
+        Op::I32DivS => {
+            if y == 0 || (x as i32 == i32::MIN && y as i32 == -1) {
+                return Err(());
+            }
+            w(((x as i32) / (y as i32)) as u32)
+        }
+        Op::I32DivU => w(x.checked_div(y).ok_or(())?),
+        Op::I32RemS => {
+            if y == 0 {
+                return Err(());
+            }
+            w((x as i32).wrapping_rem(y as i32) as u32)
+        }
+        Op::I32RemU => w(x.checked_rem(y).ok_or(())?),
+        Op::I32And => w(x & y),
+        Op::I32Or => w(x | y),
+        Op::I32Xor => w(x ^ y),
+        Op::I32Shl => w(x << (y % 32)),
+        Op::I32ShrS => w(((x as i32) >> (y % 32)) as u32),
+        Op::I32ShrU => w(x >> (y % 32)),
+        Op::I32Rotl => w(x.rotate_left(y % 32)),
+        Op::I32Rotr => w(x.rotate_right(y % 32)),
+        Op::I64Eq => t(a == b),
+        Op::I64Ne => t(a != b),
+        Op::I64LtS => t((a as i64) < (b as i64)),
+        Op::I64LtU => t(a < b),
+        Op::I64GtS => t((a as i64) > (b as i64)),
+        Op::I64GtU => t(a > b),
+        Op::I64LeS => t((a as i64) <= (b as i64)),
+        Op::I64LeU => t(a <= b),
+        Op::I64GeS => t((a as i64) >= (b as i64)),
+        Op::I64GeU => t(a >= b),
+        Op::I64Add => a.wrapping_add(b),
+        Op::I64Sub => a.wrapping_sub(b),
+        Op::I64Mul => a.wrapping_mul(b),
+        Op::I64DivS => {
+            if b == 0 || (a as i64 == i64::MIN && b as i64 == -1) {
+                return Err(());
+            }
+            ((a as i64) / (b as i64)) as u64
+        }
+        Op::I64DivU => a.checked_div(b).ok_or(())?,
+        Op::I64RemS => {
+            if b == 0 {
+                return Err(());
+            }
+            (a as i64).wrapping_rem(b as i64) as u64
+        }
+        Op::I64RemU => a.checked_rem(b).ok_or(())?,
+        Op::I64And => a & b,
+        Op::I64Or => a | b,
+        Op::I64Xor => a ^ b,
+        Op::I64Shl => a << (b % 64),
+        Op::I64ShrS => ((a as i64) >> (b % 64)) as u64,
+        Op::I64ShrU => a >> (b % 64),
+        Op::I64Rotl => a.rotate_left((b % 64) as u32),
+        Op::I64Rotr => a.rotate_right((b % 64) as u32),
+        _ => return Err(()),
+    })
+}
+
+/// The memory leaves `[ea, ea + n)` touches (one or two).
+fn leaves_of(ea: u64, n: u64) -> Vec<u64> {
+    let (first, last) = (ea / LEAF_SIZE, (ea + n - 1) / LEAF_SIZE);
+    (first..=last).collect()
+}
+
+impl MemoryTree {
+    /// The sibling path (bottom-up, [`MEMORY_DEPTH`] nodes) of leaf `index`, as of the last
+    /// [`MemoryTree::root`].
+    pub fn path(&self, bytes: &[u8], index: u64) -> Vec<[u8; 32]> {
+        let z = zeros();
+        (0..MEMORY_DEPTH)
+            .map(|h| {
+                let sib = ((index >> h) ^ 1) as usize;
+                if h == 0 {
+                    let start = sib * LEAF_SIZE as usize;
+                    let mut leaf = [0u8; 32];
+                    if start < bytes.len() {
+                        let end = (start + 32).min(bytes.len());
+                        leaf[..end - start].copy_from_slice(&bytes[start..end]);
+                    }
+                    leaf
+                } else {
+                    self.layer(h).and_then(|l| l.get(sib)).copied().unwrap_or(z[h])
+                }
+            })
+            .collect()
+    }
+}
+
+/// Produces the proof of the step the machine is about to execute. `machine` is paused before
+/// it, `tree` is its memory tree (brought up to date here), and `header` fields come from the
+/// run's context.
+pub(crate) fn prove(
+    machine: &mut Machine,
+    tree: &mut MemoryTree,
+    ctx: &RunContext,
+    level: u32,
+    tick: u64,
+    durable_root: [u8; 32],
+    outbox_root: [u8; 32],
+    budget: u64,
+) -> Result<Vec<u8>, ProofError> {
+    let record = machine.record(tree, ctx);
+    let module = module_fields(&machine.module);
+    let header = Header { level, tick, durable_root, outbox_root, record, module };
+    let mut w = Writer::default();
+    w.header(&header);
+    if ctx.run_tick + 1 >= budget {
+        return Err(ProofError::NotProvable("the run's last tick (the level driver's transition)".into()));
+    }
+    if ctx.status != STATUS_RUNNING {
+        // Padding: nothing but the header.
+        return Ok(w.0);
+    }
+    let code = crate::state::code_leaves(&machine.module);
+    let pc = machine.pc as usize;
+    let instr = machine.module.code[pc];
+    if !provable(instr.op) {
+        return Err(ProofError::NotProvable(format!("{:?}", instr.op)));
+    }
+    w.u16(instr.op as u16);
+    w.u64(instr.imm);
+    w.path(&merkle::proof(&code, pc).unwrap_or_default());
+    let top = machine.stack.last().copied();
+    let entry = if instr.op == Op::BrTable {
+        let i = (top.unwrap_or(0) as u32).min(instr.imm as u32) as usize;
+        let at = pc + 1 + i;
+        let e = machine.module.code[at];
+        w.u16(e.op as u16);
+        w.u64(e.imm);
+        w.path(&merkle::proof(&code, at).unwrap_or_default());
+        Some(e)
+    } else {
+        None
+    };
+    let k = stack_needs(instr, top, entry);
+    let len = machine.stack.len();
+    w.u16(k as u16);
+    for v in &machine.stack[len - k..] {
+        w.u64(*v);
+    }
+    w.h(&crate::state::stack_hash(&machine.stack[..len - k]));
+    let frame_witness = |w: &mut Writer, m: &Machine| {
+        let n = m.frames.len();
+        let f = m.frames[n - 1];
+        let prev = m.frames_hash_of(n - 1);
+        let locals = &m.locals[f.locals_base as usize..];
+        w.h(&prev);
+        w.u32(f.return_pc);
+        w.u32(locals.len() as u32);
+        w.h(&crate::state::words_root(locals));
+    };
+    match instr.op {
+        Op::LocalGet | Op::LocalSet | Op::LocalTee => {
+            frame_witness(&mut w, machine);
+            let f = machine.frames[machine.frames.len() - 1];
+            let locals = &machine.locals[f.locals_base as usize..];
+            let leaves: Vec<[u8; 32]> = locals.iter().map(|v| word(*v)).collect();
+            w.u64(locals[instr.imm as usize]);
+            w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+        }
+        Op::Return => frame_witness(&mut w, machine),
+        Op::ReturnIf if top.is_some_and(|c| c as u32 != 0) => frame_witness(&mut w, machine),
+        Op::BrTable if entry.is_some_and(|e| e.op == Op::Return) => frame_witness(&mut w, machine),
+        Op::GlobalGet | Op::GlobalSet => {
+            let leaves: Vec<[u8; 32]> = machine.globals.iter().map(|v| word(*v)).collect();
+            w.u64(machine.globals[instr.imm as usize]);
+            w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+        }
+        op if is_load(op) || is_store(op) => {
+            let addr = machine.stack[len - k];
+            let n = access_size(op);
+            let ea = (addr as u32 as u64) + instr.imm;
+            if ea + n <= machine.memory.bytes().len() as u64 {
+                for leaf in leaves_of(ea, n) {
+                    let start = (leaf * LEAF_SIZE) as usize;
+                    let mut l = [0u8; 32];
+                    l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
+                    w.h(&l);
+                    w.path(&tree.path(machine.memory.bytes(), leaf));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(w.0)
+}
+
+/// Executes one tick from its proof alone: checks that the proof's pre-state hashes to
+/// `pre_state_hash`, applies the step and returns the post-state hash.
+pub fn verify_step(pre_state_hash: &[u8; 32], proof: &[u8], ctx: &StepContext) -> Result<[u8; 32], ProofError> {
+    let mut r = Reader { b: proof, at: 0 };
+    let pre = r.header()?;
+    if pre.state_hash() != *pre_state_hash {
+        return Err(ProofError::PreState);
+    }
+    let mut post = pre;
+    post.tick = pre.tick.checked_add(1).ok_or(bad("tick counter"))?;
+    post.record.run_tick = pre.record.run_tick.checked_add(1).ok_or(bad("run tick"))?;
+    if pre.record.run_tick.saturating_add(1) >= ctx.tick_budget {
+        return Err(ProofError::NotProvable("the run's last tick (the level driver's transition)".into()));
+    }
+    match pre.record.status {
+        STATUS_RUNNING => {}
+        STATUS_RETURNED | STATUS_FAILED => return finish(&r, post),
+        _ => return Err(bad("status")),
+    }
+    let outcome = step(&mut r, &pre, post.record)?;
+    post.record = match outcome {
+        Outcome::Running(rec) => rec,
+        Outcome::Returned(rec) => rec.without_instance(STATUS_RETURNED),
+        Outcome::Trapped(rec) => rec.without_instance(STATUS_FAILED),
+    };
+    finish(&r, post)
+}
+
+/// How a step leaves the machine.
+enum Outcome {
+    Running(Record),
+    Returned(Record),
+    Trapped(Record),
+}
+
+/// The frame witness: the chain below the top frame and the top frame's fields.
+struct FrameWitness {
+    prev: [u8; 32],
+    return_pc: u32,
+    locals: u32,
+    locals_root: [u8; 32],
+}
+
+fn read_frame(r: &mut Reader<'_>, frames_hash: &[u8; 32]) -> Result<FrameWitness, ProofError> {
+    let f = FrameWitness { prev: r.h()?, return_pc: r.u32()?, locals: r.u32()?, locals_root: r.h()? };
+    if frame_link(&f.prev, f.return_pc, f.locals, &f.locals_root) != *frames_hash {
+        return Err(bad("frame"));
+    }
+    Ok(f)
+}
+
+fn read_instr(r: &mut Reader<'_>, m: &ModuleFields) -> Result<(Instr, Vec<[u8; 32]>), ProofError> {
+    let op = op_from(r.u16()?).ok_or(bad("opcode"))?;
+    let instr = Instr::new(op, r.u64()?);
+    let path = r.path(merkle::depth(m.code_len as usize))?;
+    Ok((instr, path))
+}
+
+fn check_code(m: &ModuleFields, instr: &Instr, at: u32, path: &[[u8; 32]]) -> Result<(), ProofError> {
+    if at >= m.code_len || merkle::root_from_path(&instr.leaf(), u64::from(at), path) != m.code_root {
+        return Err(bad("code leaf"));
+    }
+    Ok(())
+}
+
+/// Keeps the top `keep` values and drops `drop` below them.
+fn adjust(stack: &mut Vec<u64>, imm: u64) {
+    let b = Branch::unpack(imm);
+    let kept = stack.split_off(stack.len() - usize::from(b.keep));
+    stack.truncate(stack.len() - usize::from(b.drop));
+    stack.extend(kept);
+}
+
+/// One running step: `rec` is the post-record so far (counters advanced).
+fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, ProofError> {
+    let m = &pre.module;
+    let (instr, path) = read_instr(r, m)?;
+    check_code(m, &instr, pre.record.pc, &path)?;
+    if !provable(instr.op) {
+        return Err(ProofError::NotProvable(format!("{:?}", instr.op)));
+    }
+    // `br_table`'s entry comes next; which entry is checked once the index is known.
+    let entry = if instr.op == Op::BrTable { Some(read_instr(r, m)?) } else { None };
+    let k = r.u16()? as usize;
+    if k as u32 > pre.record.stack_height {
+        return Err(bad("stack depth"));
+    }
+    let mut stack: Vec<u64> = (0..k).map(|_| r.u64()).collect::<Result<_, _>>()?;
+    let rest = r.h()?;
+    if push_all(rest, &stack) != pre.record.stack_hash {
+        return Err(bad("stack"));
+    }
+    let top = stack.last().copied();
+    let entry = match entry {
+        Some((e, path)) => {
+            let i = (top.ok_or(bad("br_table index"))? as u32).min(instr.imm as u32);
+            check_code(m, &e, pre.record.pc + 1 + i, &path)?;
+            Some(e)
+        }
+        None => None,
+    };
+    if k != stack_needs(instr, top, entry) {
+        return Err(bad("stack values"));
+    }
+    let below = pre.record.stack_height - k as u32;
+    rec.pc = pre.record.pc + 1;
+    // Pops the top frame; whether it was the outermost.
+    let do_return = |r: &mut Reader<'_>, rec: &mut Record, stack: &mut Vec<u64>, imm: u64| -> Result<bool, ProofError> {
+        let f = read_frame(r, &pre.record.frames_hash)?;
+        adjust(stack, imm);
+        rec.frames_hash = f.prev;
+        rec.frame_depth = pre.record.frame_depth.checked_sub(1).ok_or(bad("frame depth"))?;
+        rec.pc = f.return_pc;
+        Ok(rec.frame_depth == 0)
+    };
+    match instr.op {
+        Op::Unreachable => return Ok(Outcome::Trapped(rec)),
+        Op::Jump => rec.pc = instr.imm as u32,
+        Op::Br => {
+            adjust(&mut stack, instr.imm);
+            rec.pc = Branch::unpack(instr.imm).target;
+        }
+        Op::BrIf => {
+            if stack.pop().unwrap_or(0) as u32 != 0 {
+                adjust(&mut stack, instr.imm);
+                rec.pc = Branch::unpack(instr.imm).target;
+            }
+        }
+        Op::BrIfZero => {
+            if stack.pop().unwrap_or(0) as u32 == 0 {
+                rec.pc = instr.imm as u32;
+            }
+        }
+        Op::BrTable => {
+            stack.pop();
+            let e = entry.ok_or(bad("br_table entry"))?;
+            match e.op {
+                Op::Br => {
+                    adjust(&mut stack, e.imm);
+                    rec.pc = Branch::unpack(e.imm).target;
+                }
+                Op::Return => {
+                    if do_return(r, &mut rec, &mut stack, e.imm)? {
+                        return Ok(Outcome::Returned(rec));
+                    }
+                }
+                _ => return Err(bad("br_table entry")),
+            }
+        }
+        Op::Return | Op::ReturnIf => {
+            let taken = instr.op == Op::Return || stack.pop().is_some_and(|c| c as u32 != 0);
+            if taken && do_return(r, &mut rec, &mut stack, instr.imm)? {
+                return Ok(Outcome::Returned(rec));
+            }
+        }
+        Op::Call => {
+            if pre.record.frame_depth >= pvm_validate::ticks::MAX_CALL_DEPTH {
+                return Ok(Outcome::Trapped(rec));
+            }
+            let t = CallTarget::unpack(instr.imm);
+            let params = std::mem::take(&mut stack);
+            let count = usize::from(t.params) + usize::from(t.locals);
+            let root = root_with_zero_tail(&params, count);
+            rec.frames_hash = frame_link(&pre.record.frames_hash, pre.record.pc + 1, count as u32, &root);
+            rec.frame_depth += 1;
+            rec.pc = t.entry;
+        }
+        Op::Drop => {
+            stack.pop();
+        }
+        Op::Select => {
+            let c = stack.pop().unwrap_or(0);
+            let b = stack.pop().unwrap_or(0);
+            if c as u32 == 0 {
+                stack[0] = b;
+            }
+        }
+        Op::LocalGet | Op::LocalSet | Op::LocalTee => {
+            let f = read_frame(r, &pre.record.frames_hash)?;
+            let value = r.u64()?;
+            let path = r.path(merkle::depth(f.locals as usize))?;
+            if instr.imm >= u64::from(f.locals) || merkle::root_from_path(&word(value), instr.imm, &path) != f.locals_root {
+                return Err(bad("local"));
+            }
+            let new = match instr.op {
+                Op::LocalGet => {
+                    stack.push(value);
+                    value
+                }
+                Op::LocalSet => stack.pop().unwrap_or(0),
+                _ => stack[0],
+            };
+            let root = merkle::root_from_path(&word(new), instr.imm, &path);
+            rec.frames_hash = frame_link(&f.prev, f.return_pc, f.locals, &root);
+        }
+        Op::GlobalGet | Op::GlobalSet => {
+            let value = r.u64()?;
+            let path = r.path(merkle::depth(m.globals as usize))?;
+            if instr.imm >= u64::from(m.globals) || merkle::root_from_path(&word(value), instr.imm, &path) != pre.record.globals_root {
+                return Err(bad("global"));
+            }
+            if instr.op == Op::GlobalGet {
+                stack.push(value);
+            } else {
+                let v = stack.pop().unwrap_or(0);
+                rec.globals_root = merkle::root_from_path(&word(v), instr.imm, &path);
+            }
+        }
+        Op::I32Const | Op::I64Const | Op::RefFunc => stack.push(instr.imm),
+        Op::RefNull => stack.push(crate::lower::NULL_REF),
+        Op::RefIsNull => stack[0] = u64::from(stack[0] == crate::lower::NULL_REF),
+        Op::MemorySize => stack.push(u64::from(pre.record.memory_pages)),
+        Op::MemoryGrow => {
+            // New pages are zero leaves of the fixed-depth tree: the root does not change.
+            let delta = stack[0] as u32;
+            let old = pre.record.memory_pages;
+            stack[0] = match old.checked_add(delta) {
+                Some(new) if new <= pre.record.memory_max_pages => {
+                    rec.memory_pages = new;
+                    u64::from(old)
+                }
+                _ => u64::from(u32::MAX),
+            };
+        }
+        op if is_load(op) || is_store(op) => {
+            if !memory_access(r, pre, &mut rec, &mut stack, instr)? {
+                return Ok(Outcome::Trapped(rec));
+            }
+        }
+        op if is_numeric(op) => {
+            let result = if is_unary(op) { numeric(op, stack[0], 0) } else { numeric(op, stack[0], stack[1]) };
+            match result {
+                Ok(v) => {
+                    stack.truncate(1);
+                    stack[0] = v;
+                }
+                Err(()) => return Ok(Outcome::Trapped(rec)),
+            }
+        }
+        other => return Err(ProofError::NotProvable(format!("{other:?}"))),
+    }
+    rec.stack_height = below + stack.len() as u32;
+    rec.stack_hash = push_all(rest, &stack);
+    Ok(Outcome::Running(rec))
+}
+
+/// A load or store: `false` if it traps (out of bounds).
+fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut Vec<u64>, instr: Instr) -> Result<bool, ProofError> {
+    let op = instr.op;
+    let n = access_size(op);
+    let ea = (stack[0] as u32 as u64) + instr.imm;
+    if ea + n > u64::from(pre.record.memory_pages) * PAGE_SIZE {
+        return Ok(false);
+    }
+    let indices = leaves_of(ea, n);
+    let mut bytes = Vec::with_capacity(64);
+    let mut paths = Vec::new();
+    for &i in &indices {
+        let leaf = r.h()?;
+        let path = r.path(MEMORY_DEPTH)?;
+        if merkle::root_from_path(&leaf, i, &path) != pre.record.memory_root {
+            return Err(bad("memory leaf"));
+        }
+        bytes.extend_from_slice(&leaf);
+        paths.push(path);
+    }
+    let off = (ea - indices[0] * LEAF_SIZE) as usize;
+    let len = n as usize;
+    if is_load(op) {
+        let mut b = [0u8; 8];
+        b[..len].copy_from_slice(&bytes[off..off + len]);
+        let raw = u64::from_le_bytes(b);
+        stack[0] = match op {
+            Op::I32Load8S => u64::from(raw as i8 as i32 as u32),
+            Op::I32Load16S => u64::from(raw as i16 as i32 as u32),
+            Op::I64Load8S => raw as i8 as i64 as u64,
+            Op::I64Load16S => raw as i16 as i64 as u64,
+            Op::I64Load32S => raw as i32 as i64 as u64,
+            _ => raw,
+        };
+        return Ok(true);
+    }
+    let v = stack.pop().unwrap_or(0);
+    stack.pop();
+    bytes[off..off + len].copy_from_slice(&v.to_le_bytes()[..len]);
+    // The first leaf; then the second, its path's sibling where the two paths meet replaced by
+    // the first leaf's updated ancestor.
+    let mut node: [u8; 32] = bytes[..32].try_into().unwrap_or([0; 32]);
+    let mut ancestors = vec![node];
+    for (h, sib) in paths[0].iter().enumerate() {
+        node = if (indices[0] >> h) & 1 == 0 { merkle::node(&node, sib) } else { merkle::node(sib, &node) };
+        ancestors.push(node);
+    }
+    rec.memory_root = node;
+    if let [a, b] = indices[..] {
+        let mut path = paths[1].clone();
+        let meet = (0..MEMORY_DEPTH).find(|h| (a >> (h + 1)) == (b >> (h + 1))).unwrap_or(0);
+        path[meet] = ancestors[meet];
+        let leaf: [u8; 32] = bytes[32..64].try_into().unwrap_or([0; 32]);
+        rec.memory_root = merkle::root_from_path(&leaf, b, &path);
+    }
+    Ok(true)
+}
+
+fn finish(r: &Reader<'_>, post: Header) -> Result<[u8; 32], ProofError> {
+    if r.at != r.b.len() {
+        return Err(ProofError::Trailing(r.b.len() - r.at));
+    }
+    Ok(post.state_hash())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_has_its_documented_size() {
+        let h = Header {
+            level: 1,
+            tick: 2,
+            durable_root: [3; 32],
+            outbox_root: [4; 32],
+            record: Record::default(),
+            module: ModuleFields::default(),
+        };
+        let mut w = Writer::default();
+        w.header(&h);
+        assert_eq!(w.0.len(), HEADER_SIZE);
+        let back = Reader { b: &w.0, at: 0 }.header().unwrap();
+        assert_eq!(back, h);
+    }
+
+    #[test]
+    fn roots_with_a_zero_tail_equal_the_merkle_rule() {
+        for count in 0..40usize {
+            for p in 0..=count.min(9) {
+                let params: Vec<u64> = (1..=p as u64).collect();
+                let mut all = params.clone();
+                all.resize(count, 0);
+                assert_eq!(root_with_zero_tail(&params, count), crate::state::words_root(&all), "{p} of {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_opcode_decodes() {
+        for op in crate::code::ALL_OPS {
+            assert_eq!(op_from(*op as u16), Some(*op));
+        }
+        assert_eq!(op_from(0xffff), None);
+    }
+}
