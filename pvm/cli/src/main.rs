@@ -5,6 +5,7 @@
 //! pvm run --kernel K.wasm --inputs inputs.json [--engine fast|reference] [--preimages DIR] [--rollup 0x<20 bytes>] [--json]
 //! pvm trace --kernel K.wasm --inputs inputs.json --level L [--run R] --tick T [--around N]
 //! pvm states --kernel K.wasm --inputs inputs.json --level L [--run R] --ticks T1,T2,...
+//! pvm prove  --kernel K.wasm --inputs inputs.json --level L [--run R] --tick T [--out proof.bin]
 //! pvm validate K.wasm
 //! pvm genesis K.wasm [--rollup 0x<20 bytes>]
 //! ```
@@ -121,6 +122,18 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         ticks: Vec<u64>,
     },
+    /// Prove one tick of a run: writes the proof (docs/pvm.md section 9.5) and prints the
+    /// state hashes before and after it, checked by the Rust verifier.
+    Prove {
+        #[command(flatten)]
+        replay: ReplayArgs,
+        /// The tick (within the run).
+        #[arg(long)]
+        tick: u64,
+        /// Where to write the proof.
+        #[arg(long, default_value = "proof.bin")]
+        out: PathBuf,
+    },
     /// Check that a module is a valid kernel, saying what is wrong if not.
     Validate {
         /// The kernel, binary (.wasm) or text (.wat).
@@ -165,7 +178,7 @@ fn debug_text(b: &[u8]) -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Replays report their progress (info); runs only warnings.
-    let default = if matches!(cli.command, Command::Trace { .. } | Command::States { .. }) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Trace { .. } | Command::States { .. } | Command::Prove { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .with_writer(std::io::stderr)
@@ -193,6 +206,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Trace { replay, tick, around } => match trace(&replay, tick, around) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Prove { replay, tick, out } => match prove(&replay, tick, &out) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -276,6 +296,24 @@ fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
             }
             writeln!(out)?;
         }
+    }
+    Ok(())
+}
+
+fn prove(args: &ReplayArgs, tick: u64, out_path: &Path) -> Result<()> {
+    let (mut pvm, input, _tmp) = prepare(args)?;
+    let started = std::time::Instant::now();
+    let p = pvm.prove_tick(input, args.run, tick)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let ctx = pvm::StepContext { tick_budget: args.rollup.tick_budget };
+    let verified = pvm::verify_step(&p.pre.state_hash, &p.proof, &ctx).context("the Rust verifier rejects the proof")?;
+    anyhow::ensure!(verified == p.post.state_hash, "the Rust verifier disagrees with the machine on tick {tick}");
+    std::fs::write(out_path, &p.proof).with_context(|| format!("writing {}", out_path.display()))?;
+    let (pre, post) = (protocol::Hash32(p.pre.state_hash), protocol::Hash32(p.post.state_hash));
+    if args.json {
+        println!("{}", json!({"tick": tick, "pre_state_hash": pre.to_string(), "post_state_hash": post.to_string(), "proof": out_path.display().to_string(), "bytes": p.proof.len(), "seconds": seconds}));
+    } else {
+        println!("tick {tick}: {pre} -> {post}; proof of {} bytes in {} (verified, {seconds:.2} s)", p.proof.len(), out_path.display());
     }
     Ok(())
 }

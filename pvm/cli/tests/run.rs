@@ -201,6 +201,13 @@ fn trace_and_states_replay_a_run() {
     let alone = lines(&with("states", &["--ticks", "10", "--json"]));
     assert_eq!(alone[0]["state_hash"], together[1]["state_hash"]);
 
+    let proof = dir.path().join("proof.bin");
+    let out = with("prove", &["--tick", "10", "--out", proof.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = &lines(&out)[0];
+    assert_eq!(p["pre_state_hash"], together[1]["state_hash"], "the proof starts from the state at tick 10");
+    assert_eq!(std::fs::metadata(&proof).unwrap().len(), p["bytes"].as_u64().unwrap());
+
     let fails = |out: Output, what: &str| {
         assert_eq!(out.status.code(), Some(2), "{what}");
         let err = String::from_utf8_lossy(&out.stderr);
