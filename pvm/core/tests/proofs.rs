@@ -148,6 +148,24 @@ fn proofs_round_trip_and_tampering_is_caught() {
             random += 1;
         }
     }
+    round_trip(
+        "bulk memory",
+        &wat(r#"(module (memory 1) (export "memory" (memory 0))
+            (func (export "kernel_run") (local $i i32)
+              (loop $l
+                (memory.fill (i32.add (i32.const 1000) (i32.mul (local.get $i) (i32.const 7))) (local.get $i) (i32.add (i32.const 1) (i32.mul (local.get $i) (i32.const 5))))
+                (memory.copy (i32.add (i32.const 1003) (local.get $i)) (i32.const 1000) (i32.const 97))
+                (memory.copy (i32.const 990) (i32.add (i32.const 1001) (local.get $i)) (i32.const 70))
+                (memory.copy (i32.const 65500) (i32.const 900) (i32.const 36))
+                (memory.copy (i32.const 10) (i32.const 20) (i32.const 0))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 30))))
+              (memory.fill (i32.const 65535) (i32.const 1) (i32.const 2))))"#),
+        &[],
+        300,
+        &mut tally,
+        &mut rng,
+    );
     eprintln!("{} steps proven ({random} random kernels), {} tampered proofs rejected", tally.proven, tally.tampered);
     for (class, (n, max)) in &tally.bytes {
         eprintln!("  {class:>20}: {n:>4} proofs, at most {max} bytes");

@@ -266,7 +266,7 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         Op::BrTable => 1 + entry.map_or(0, |e| branch(e.imm)),
         Op::Call => usize::from(CallTarget::unpack(instr.imm).params),
         Op::Drop | Op::LocalSet | Op::LocalTee | Op::GlobalSet | Op::MemoryGrow | Op::RefIsNull => 1,
-        Op::Select => 3,
+        Op::Select | Op::MemoryFill | Op::MemoryFillStep | Op::MemoryCopy | Op::MemoryCopyStep => 3,
         op if is_load(op) => 1,
         op if is_store(op) => 2,
         op if is_unary(op) => 1,
@@ -319,16 +319,12 @@ fn access_size(op: Op) -> u64 {
 }
 
 /// Whether this version proves the instruction (the others: host calls, tables and
-/// `call_indirect`, bulk memory, segment drops).
+/// `call_indirect`, `memory.init`, segment drops).
 fn provable(op: Op) -> bool {
     !matches!(
         op,
         Op::HostCall
             | Op::CallIndirect
-            | Op::MemoryFill
-            | Op::MemoryFillStep
-            | Op::MemoryCopy
-            | Op::MemoryCopyStep
             | Op::MemoryInit
             | Op::MemoryInitStep
             | Op::DataDrop
@@ -552,6 +548,20 @@ pub(crate) fn prove(
             let leaves: Vec<[u8; 32]> = machine.globals.iter().map(|v| word(*v)).collect();
             w.u64(machine.globals[instr.imm as usize]);
             w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+        }
+        Op::MemoryFillStep | Op::MemoryCopyStep => {
+            let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
+            for (at, chunk) in bulk_windows(instr.op, d, src, n) {
+                if chunk > 0 && at + chunk <= machine.memory.bytes().len() as u64 {
+                    for leaf in leaves_of(at, chunk) {
+                        let start = (leaf * LEAF_SIZE) as usize;
+                        let mut l = [0u8; 32];
+                        l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
+                        w.h(&l);
+                        w.path(&tree.path(machine.memory.bytes(), leaf));
+                    }
+                }
+            }
         }
         op if is_load(op) || is_store(op) => {
             let addr = machine.stack[len - k];
@@ -796,6 +806,64 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 _ => u64::from(u32::MAX),
             };
         }
+        Op::MemoryFill | Op::MemoryCopy => {
+            // The check: bounds (trap before any write), and a count of 0 completes at once.
+            let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
+            if d + n > size || (instr.op == Op::MemoryCopy && src + n > size) {
+                return Ok(Outcome::Trapped(rec));
+            }
+            if n == 0 {
+                stack.clear();
+                rec.pc += 1;
+            }
+        }
+        Op::MemoryFillStep | Op::MemoryCopyStep => {
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2]);
+            let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
+            let windows = bulk_windows(instr.op, d, src, n);
+            let mut read = Vec::new();
+            for (at, chunk) in &windows {
+                if *chunk == 0 {
+                    continue;
+                }
+                if at + chunk > size {
+                    return Ok(Outcome::Trapped(rec));
+                }
+                let (indices, bytes, paths) = read_window(r, &pre.record.memory_root, *at, *chunk)?;
+                read.push((indices, bytes, paths));
+            }
+            let chunk = n.min(LEAF_SIZE);
+            if chunk > 0 {
+                let (dst_at, _) = windows[windows.len() - 1];
+                let (indices, mut bytes, paths) = read.pop().ok_or(bad("bulk window"))?;
+                let off = (dst_at - indices[0] * LEAF_SIZE) as usize;
+                let new: Vec<u8> = match instr.op {
+                    Op::MemoryFillStep => vec![src as u8; chunk as usize],
+                    _ => {
+                        let (si, sb, _) = read.pop().ok_or(bad("bulk window"))?;
+                        let (src_at, _) = windows[0];
+                        let so = (src_at - si[0] * LEAF_SIZE) as usize;
+                        sb[so..so + chunk as usize].to_vec()
+                    }
+                };
+                bytes[off..off + chunk as usize].copy_from_slice(&new);
+                rec.memory_root = write_window(&indices, &paths, &bytes);
+            }
+            let forward = instr.op == Op::MemoryFillStep || d <= src;
+            if forward {
+                stack[0] = d + chunk;
+                if instr.op == Op::MemoryCopyStep {
+                    stack[1] = src + chunk;
+                }
+            }
+            stack[2] = n - chunk;
+            if stack[2] == 0 {
+                stack.clear();
+            } else {
+                rec.pc = pre.record.pc;
+            }
+        }
         op if is_load(op) || is_store(op) => {
             if !memory_access(r, pre, &mut rec, &mut stack, instr)? {
                 return Ok(Outcome::Trapped(rec));
@@ -818,6 +886,59 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
     Ok(Outcome::Running(rec))
 }
 
+/// The memory windows a bulk step touches, as `(address, bytes)`: the source (copies) then the
+/// destination. A step moves `min(n, 32)` bytes: forwards from the start, or for a copy to a
+/// higher address, backwards from the end.
+fn bulk_windows(op: Op, d: u64, src: u64, n: u64) -> Vec<(u64, u64)> {
+    let chunk = n.min(LEAF_SIZE);
+    match op {
+        Op::MemoryFillStep => vec![(d, chunk)],
+        _ if d <= src => vec![(src, chunk), (d, chunk)],
+        _ => {
+            let off = n - chunk;
+            vec![(src + off, chunk), (d + off, chunk)]
+        }
+    }
+}
+
+/// Reads the leaves covering `[at, at + len)` (1 ≤ len ≤ 32) with their paths, checked against
+/// `root`.
+fn read_window(r: &mut Reader<'_>, root: &[u8; 32], at: u64, len: u64) -> Result<(Vec<u64>, Vec<u8>, Vec<Vec<[u8; 32]>>), ProofError> {
+    let indices = leaves_of(at, len);
+    let mut bytes = Vec::with_capacity(64);
+    let mut paths = Vec::new();
+    for &i in &indices {
+        let leaf = r.h()?;
+        let path = r.path(MEMORY_DEPTH)?;
+        if merkle::root_from_path(&leaf, i, &path) != *root {
+            return Err(bad("memory leaf"));
+        }
+        bytes.extend_from_slice(&leaf);
+        paths.push(path);
+    }
+    Ok((indices, bytes, paths))
+}
+
+/// The memory root after the one or two adjacent leaves `indices` (whose paths were checked
+/// against the old root) become `bytes`: the first leaf's path, then the second's with the
+/// sibling where the two paths meet replaced by the first leaf's updated ancestor.
+fn write_window(indices: &[u64], paths: &[Vec<[u8; 32]>], bytes: &[u8]) -> [u8; 32] {
+    let mut node: [u8; 32] = bytes[..32].try_into().unwrap_or([0; 32]);
+    let mut ancestors = vec![node];
+    for (h, sib) in paths[0].iter().enumerate() {
+        node = if (indices[0] >> h) & 1 == 0 { merkle::node(&node, sib) } else { merkle::node(sib, &node) };
+        ancestors.push(node);
+    }
+    if let [a, b] = indices[..] {
+        let mut path = paths[1].clone();
+        let meet = (0..MEMORY_DEPTH).find(|h| (a >> (h + 1)) == (b >> (h + 1))).unwrap_or(0);
+        path[meet] = ancestors[meet];
+        let leaf: [u8; 32] = bytes[32..64].try_into().unwrap_or([0; 32]);
+        return merkle::root_from_path(&leaf, b, &path);
+    }
+    node
+}
+
 /// A load or store: `false` if it traps (out of bounds).
 fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut Vec<u64>, instr: Instr) -> Result<bool, ProofError> {
     let op = instr.op;
@@ -826,18 +947,7 @@ fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut
     if ea + n > u64::from(pre.record.memory_pages) * PAGE_SIZE {
         return Ok(false);
     }
-    let indices = leaves_of(ea, n);
-    let mut bytes = Vec::with_capacity(64);
-    let mut paths = Vec::new();
-    for &i in &indices {
-        let leaf = r.h()?;
-        let path = r.path(MEMORY_DEPTH)?;
-        if merkle::root_from_path(&leaf, i, &path) != pre.record.memory_root {
-            return Err(bad("memory leaf"));
-        }
-        bytes.extend_from_slice(&leaf);
-        paths.push(path);
-    }
+    let (indices, mut bytes, paths) = read_window(r, &pre.record.memory_root, ea, n)?;
     let off = (ea - indices[0] * LEAF_SIZE) as usize;
     let len = n as usize;
     if is_load(op) {
@@ -857,22 +967,7 @@ fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut
     let v = stack.pop().unwrap_or(0);
     stack.pop();
     bytes[off..off + len].copy_from_slice(&v.to_le_bytes()[..len]);
-    // The first leaf; then the second, its path's sibling where the two paths meet replaced by
-    // the first leaf's updated ancestor.
-    let mut node: [u8; 32] = bytes[..32].try_into().unwrap_or([0; 32]);
-    let mut ancestors = vec![node];
-    for (h, sib) in paths[0].iter().enumerate() {
-        node = if (indices[0] >> h) & 1 == 0 { merkle::node(&node, sib) } else { merkle::node(sib, &node) };
-        ancestors.push(node);
-    }
-    rec.memory_root = node;
-    if let [a, b] = indices[..] {
-        let mut path = paths[1].clone();
-        let meet = (0..MEMORY_DEPTH).find(|h| (a >> (h + 1)) == (b >> (h + 1))).unwrap_or(0);
-        path[meet] = ancestors[meet];
-        let leaf: [u8; 32] = bytes[32..64].try_into().unwrap_or([0; 32]);
-        rec.memory_root = merkle::root_from_path(&leaf, b, &path);
-    }
+    rec.memory_root = write_window(&indices, &paths, &bytes);
     Ok(true)
 }
 
