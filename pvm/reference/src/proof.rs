@@ -259,6 +259,7 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         usize::from(b.keep) + usize::from(b.drop)
     };
     match instr.op {
+        Op::DataDrop | Op::ElemDrop => 0,
         Op::Unreachable | Op::Jump | Op::I32Const | Op::I64Const | Op::LocalGet | Op::GlobalGet | Op::MemorySize | Op::RefNull | Op::RefFunc => 0,
         Op::Br | Op::Return => branch(instr.imm),
         Op::BrIf | Op::ReturnIf => 1 + if top.is_some_and(|c| c as u32 != 0) { branch(instr.imm) } else { 0 },
@@ -319,7 +320,7 @@ fn access_size(op: Op) -> u64 {
 }
 
 /// Whether this version proves the instruction (the others: host calls, tables and
-/// `call_indirect`, `memory.init`, segment drops).
+/// `call_indirect`, `memory.init`).
 fn provable(op: Op) -> bool {
     !matches!(
         op,
@@ -327,8 +328,6 @@ fn provable(op: Op) -> bool {
             | Op::CallIndirect
             | Op::MemoryInit
             | Op::MemoryInitStep
-            | Op::DataDrop
-            | Op::ElemDrop
             | Op::TableGet
             | Op::TableSet
             | Op::TableSize
@@ -548,6 +547,13 @@ pub(crate) fn prove(
             let leaves: Vec<[u8; 32]> = machine.globals.iter().map(|v| word(*v)).collect();
             w.u64(machine.globals[instr.imm as usize]);
             w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+        }
+        Op::DataDrop | Op::ElemDrop => {
+            let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
+            let at = drop_index(instr, machine.data_dropped.len() as u32) as usize;
+            let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
+            w.u64(flags[at]);
+            w.path(&merkle::proof(&leaves, at).unwrap_or_default());
         }
         Op::MemoryFillStep | Op::MemoryCopyStep => {
             let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
@@ -806,6 +812,16 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 _ => u64::from(u32::MAX),
             };
         }
+        Op::DataDrop | Op::ElemDrop => {
+            let count = m.datas + m.elems;
+            let at = drop_index(instr, m.datas);
+            let flag = r.u64()?;
+            let path = r.path(merkle::depth(count as usize))?;
+            if at >= u64::from(count) || merkle::root_from_path(&word(flag), at, &path) != pre.record.dropped_root {
+                return Err(bad("dropped flag"));
+            }
+            rec.dropped_root = merkle::root_from_path(&word(1), at, &path);
+        }
         Op::MemoryFill | Op::MemoryCopy => {
             // The check: bounds (trap before any write), and a count of 0 completes at once.
             let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
@@ -884,6 +900,15 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
     rec.stack_height = below + stack.len() as u32;
     rec.stack_hash = push_all(rest, &stack);
     Ok(Outcome::Running(rec))
+}
+
+/// The index of a segment's flag in the dropped list: data segments, then element segments.
+fn drop_index(instr: Instr, datas: u32) -> u64 {
+    if instr.op == Op::DataDrop {
+        instr.imm
+    } else {
+        u64::from(datas) + instr.imm
+    }
 }
 
 /// The memory windows a bulk step touches, as `(address, bytes)`: the source (copies) then the
