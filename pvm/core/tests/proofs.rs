@@ -149,6 +149,27 @@ fn proofs_round_trip_and_tampering_is_caught() {
         }
     }
     round_trip(
+        "tables",
+        &wat(r#"(module (memory 1) (export "memory" (memory 0))
+            (type $ii (func (param i32) (result i32)))
+            (table $t 8 funcref) (elem (table $t) (i32.const 0) func $inc $dbl $other)
+            (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+            (func $dbl (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+            (func $other (result i64) (i64.const 1))
+            (func (export "kernel_run") (local $i i32) (local $acc i32)
+              (loop $l
+                (local.set $acc (call_indirect (type $ii) (local.get $acc) (i32.and (local.get $i) (i32.const 1))))
+                (table.set $t (i32.add (i32.const 3) (i32.rem_u (local.get $i) (i32.const 5))) (table.get $t (i32.and (local.get $i) (i32.const 1))))
+                (drop (table.size $t))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 40))))
+              (drop (call_indirect (type $ii) (i32.const 1) (i32.const 2)))))"#),
+        &[],
+        200,
+        &mut tally,
+        &mut rng,
+    );
+    round_trip(
         "bulk memory",
         &wat(r#"(module (memory 1) (export "memory" (memory 0))
             (func (export "kernel_run") (local $i i32)

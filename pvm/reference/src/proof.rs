@@ -50,7 +50,7 @@ fn bad(what: &'static str) -> ProofError {
 }
 
 /// Bytes of the fixed header every proof starts with (the pre-state's fields).
-pub const HEADER_SIZE: usize = 76 + 305 + 216;
+pub const HEADER_SIZE: usize = 76 + 305 + 220;
 
 /// The pre-state header: the PVM fields of section 6 and the machine record of 9.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +133,7 @@ impl Writer {
         self.h(&m.elems_root);
         self.u32(m.elems);
         self.u32(m.globals);
+        self.u32(m.tables);
     }
 }
 
@@ -207,6 +208,7 @@ impl Reader<'_> {
             elems_root: self.h()?,
             elems: self.u32()?,
             globals: self.u32()?,
+            tables: self.u32()?,
         };
         Ok(Header { level, tick, durable_root, outbox_root, record, module })
     }
@@ -259,7 +261,11 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         usize::from(b.keep) + usize::from(b.drop)
     };
     match instr.op {
-        Op::DataDrop | Op::ElemDrop => 0,
+        Op::DataDrop | Op::ElemDrop | Op::TableSize => 0,
+        Op::TableGet => 1,
+        Op::TableSet => 2,
+        // The index, and the callee's parameters when the call happens (checked later).
+        Op::CallIndirect => 1,
         Op::Unreachable | Op::Jump | Op::I32Const | Op::I64Const | Op::LocalGet | Op::GlobalGet | Op::MemorySize | Op::RefNull | Op::RefFunc => 0,
         Op::Br | Op::Return => branch(instr.imm),
         Op::BrIf | Op::ReturnIf => 1 + if top.is_some_and(|c| c as u32 != 0) { branch(instr.imm) } else { 0 },
@@ -319,18 +325,14 @@ fn access_size(op: Op) -> u64 {
     }
 }
 
-/// Whether this version proves the instruction (the others: host calls, tables and
-/// `call_indirect`, `memory.init`).
+/// Whether this version proves the instruction (the others: host calls, the bulk table
+/// instructions, `memory.init`).
 fn provable(op: Op) -> bool {
     !matches!(
         op,
         Op::HostCall
-            | Op::CallIndirect
             | Op::MemoryInit
             | Op::MemoryInitStep
-            | Op::TableGet
-            | Op::TableSet
-            | Op::TableSize
             | Op::TableGrow
             | Op::TableGrowStep
             | Op::TableFill
@@ -468,6 +470,30 @@ impl MemoryTree {
     }
 }
 
+/// The function a `call_indirect` about to execute calls, when it calls defined code (not
+/// when it traps or calls a host function).
+fn indirect_callee(machine: &Machine, instr: Instr) -> Option<CallTarget> {
+    let (ty, t) = crate::code::pair(instr.imm);
+    let i = *machine.stack.last()? as u32 as usize;
+    let e = *machine.tables.get(t as usize)?.elems.get(i)?;
+    let f = machine.module.funcs.get(e.checked_sub(1)? as usize)?;
+    match f.body {
+        crate::lower::FuncBody::Code(target) if f.type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize => Some(target),
+        _ => None,
+    }
+}
+
+/// Whether a `call_indirect` about to execute calls a host function.
+fn indirect_host_call(machine: &Machine, instr: Instr) -> bool {
+    let (ty, t) = crate::code::pair(instr.imm);
+    let callee = (|| {
+        let i = *machine.stack.last()? as u32 as usize;
+        let e = *machine.tables.get(t as usize)?.elems.get(i)?;
+        machine.module.funcs.get(e.checked_sub(1)? as usize).copied()
+    })();
+    matches!(callee, Some(f) if f.type_id == ty && matches!(f.body, crate::lower::FuncBody::Import(_)) && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize)
+}
+
 /// Produces the proof of the step the machine is about to execute. `machine` is paused before
 /// it, `tree` is its memory tree (brought up to date here), and `header` fields come from the
 /// run's context.
@@ -499,6 +525,9 @@ pub(crate) fn prove(
     if !provable(instr.op) {
         return Err(ProofError::NotProvable(format!("{:?}", instr.op)));
     }
+    if instr.op == Op::CallIndirect && indirect_host_call(machine, instr) {
+        return Err(ProofError::NotProvable("a host call through call_indirect".into()));
+    }
     w.u16(instr.op as u16);
     w.u64(instr.imm);
     w.path(&merkle::proof(&code, pc).unwrap_or_default());
@@ -514,7 +543,7 @@ pub(crate) fn prove(
     } else {
         None
     };
-    let k = stack_needs(instr, top, entry);
+    let k = if instr.op == Op::CallIndirect { 1 + indirect_callee(machine, instr).map_or(0, |t| usize::from(t.params)) } else { stack_needs(instr, top, entry) };
     let len = machine.stack.len();
     w.u16(k as u16);
     for v in &machine.stack[len - k..] {
@@ -547,6 +576,29 @@ pub(crate) fn prove(
             let leaves: Vec<[u8; 32]> = machine.globals.iter().map(|v| word(*v)).collect();
             w.u64(machine.globals[instr.imm as usize]);
             w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+        }
+        Op::TableGet | Op::TableSet | Op::TableSize | Op::CallIndirect => {
+            let t = if instr.op == Op::CallIndirect { crate::code::pair(instr.imm).1 } else { instr.imm as u32 } as usize;
+            let tables: Vec<[u8; 32]> = machine.tables.iter().map(crate::state::table_leaf).collect();
+            let table = &machine.tables[t];
+            w.u32(table.elems.len() as u32);
+            w.u32(table.max);
+            w.h(&crate::state::words_root(&table.elems));
+            w.path(&merkle::proof(&tables, t).unwrap_or_default());
+            if instr.op != Op::TableSize {
+                let i = (if instr.op == Op::TableSet { machine.stack[len - 2] } else { machine.stack[len - 1] }) as u32 as usize;
+                if let Some(&e) = table.elems.get(i) {
+                    let leaves: Vec<[u8; 32]> = table.elems.iter().map(|v| word(*v)).collect();
+                    w.u64(e);
+                    w.path(&merkle::proof(&leaves, i).unwrap_or_default());
+                    if instr.op == Op::CallIndirect && e != crate::lower::NULL_REF {
+                        let funcs: Vec<[u8; 32]> = machine.module.funcs.iter().map(crate::state::func_leaf).collect();
+                        let f = (e - 1) as usize;
+                        w.h(&funcs[f]);
+                        w.path(&merkle::proof(&funcs, f).unwrap_or_default());
+                    }
+                }
+            }
         }
         Op::DataDrop | Op::ElemDrop => {
             let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
@@ -689,7 +741,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
         }
         None => None,
     };
-    if k != stack_needs(instr, top, entry) {
+    if instr.op != Op::CallIndirect && k != stack_needs(instr, top, entry) {
         return Err(bad("stack values"));
     }
     let below = pre.record.stack_height - k as u32;
@@ -811,6 +863,70 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 }
                 _ => u64::from(u32::MAX),
             };
+        }
+        Op::TableGet | Op::TableSet | Op::TableSize | Op::CallIndirect => {
+            let t = if instr.op == Op::CallIndirect { crate::code::pair(instr.imm).1 } else { instr.imm as u32 };
+            let (size, max, elems_root) = (r.u32()?, r.u32()?, r.h()?);
+            let tpath = r.path(merkle::depth(m.tables as usize))?;
+            let leaf = crate::state::table_leaf_of(size, max, &elems_root);
+            if t >= m.tables || merkle::root_from_path(&leaf, u64::from(t), &tpath) != pre.record.tables_root {
+                return Err(bad("table"));
+            }
+            if instr.op == Op::TableSize {
+                stack.push(u64::from(size));
+            } else {
+                let at = if instr.op == Op::TableSet { 0 } else { stack.len() - 1 };
+                let i = stack[at] as u32;
+                if i >= size {
+                    return if instr.op == Op::CallIndirect && k != 1 { Err(bad("stack values")) } else { Ok(Outcome::Trapped(rec)) };
+                }
+                let e = r.u64()?;
+                let epath = r.path(merkle::depth(size as usize))?;
+                if merkle::root_from_path(&word(e), u64::from(i), &epath) != elems_root {
+                    return Err(bad("table element"));
+                }
+                match instr.op {
+                    Op::TableGet => stack[0] = e,
+                    Op::TableSet => {
+                        let v = stack[1];
+                        stack.clear();
+                        let elems_root = merkle::root_from_path(&word(v), u64::from(i), &epath);
+                        let leaf = crate::state::table_leaf_of(size, max, &elems_root);
+                        rec.tables_root = merkle::root_from_path(&leaf, u64::from(t), &tpath);
+                    }
+                    _ => {
+                        // call_indirect: a null element, another type or 300 frames trap.
+                        let trap = |rec: Record| if k == 1 { Ok(Outcome::Trapped(rec)) } else { Err(bad("stack values")) };
+                        if e == crate::lower::NULL_REF {
+                            return trap(rec);
+                        }
+                        let f = e - 1;
+                        let fleaf = r.h()?;
+                        let fpath = r.path(merkle::depth(m.funcs as usize))?;
+                        if f >= u64::from(m.funcs) || merkle::root_from_path(&fleaf, f, &fpath) != m.funcs_root {
+                            return Err(bad("function"));
+                        }
+                        let ty = u32::from_be_bytes(fleaf[9..13].try_into().unwrap_or_default());
+                        if ty != crate::code::pair(instr.imm).0 || pre.record.frame_depth >= pvm_validate::ticks::MAX_CALL_DEPTH {
+                            return trap(rec);
+                        }
+                        if fleaf[0] != 0 {
+                            return Err(ProofError::NotProvable("a host call through call_indirect".into()));
+                        }
+                        let target = CallTarget::unpack(u64::from_be_bytes(fleaf[1..9].try_into().unwrap_or_default()));
+                        if k != 1 + usize::from(target.params) {
+                            return Err(bad("stack values"));
+                        }
+                        stack.pop();
+                        let params = std::mem::take(&mut stack);
+                        let count = usize::from(target.params) + usize::from(target.locals);
+                        let root = root_with_zero_tail(&params, count);
+                        rec.frames_hash = frame_link(&pre.record.frames_hash, pre.record.pc + 1, count as u32, &root);
+                        rec.frame_depth += 1;
+                        rec.pc = target.entry;
+                    }
+                }
+            }
         }
         Op::DataDrop | Op::ElemDrop => {
             let count = m.datas + m.elems;

@@ -58,12 +58,14 @@ pub struct ModuleFields {
     pub elems: u32,
     /// Number of globals.
     pub globals: u32,
+    /// Number of tables.
+    pub tables: u32,
 }
 
 impl ModuleFields {
     /// `H(H("rollup.pvm.module.v1") ‖ code_root ‖ u32 code_len ‖ funcs_root ‖ u32 funcs ‖
     /// types_root ‖ u32 types ‖ imports_root ‖ data_root ‖ u32 datas ‖ elems_root ‖ u32 elems ‖
-    /// u32 globals)`.
+    /// u32 globals ‖ u32 tables)`.
     pub fn hash(&self) -> [u8; 32] {
         keccak256_concat(&[
             &keccak256(b"rollup.pvm.module.v1"),
@@ -79,8 +81,34 @@ impl ModuleFields {
             &self.elems_root,
             &self.elems.to_be_bytes(),
             &self.globals.to_be_bytes(),
+            &self.tables.to_be_bytes(),
         ])
     }
+}
+
+/// A function's leaf: kind (0 defined, 1 import), the call immediate or import index, the
+/// canonical type.
+pub fn func_leaf(f: &crate::lower::Func) -> [u8; 32] {
+    let mut leaf = [0u8; 32];
+    match f.body {
+        FuncBody::Import(i) => {
+            leaf[0] = 1;
+            leaf[1..5].copy_from_slice(&i.to_be_bytes());
+        }
+        FuncBody::Code(t) => leaf[1..9].copy_from_slice(&t.pack().to_be_bytes()),
+    }
+    leaf[9..13].copy_from_slice(&f.type_id.to_be_bytes());
+    leaf
+}
+
+/// A table's leaf: `H(u32 size ‖ u32 max ‖ root(word(e)...))`.
+pub fn table_leaf(t: &crate::machine::Table) -> [u8; 32] {
+    table_leaf_of(t.elems.len() as u32, t.max, &words_root(&t.elems))
+}
+
+/// A table's leaf from its fields.
+pub fn table_leaf_of(size: u32, max: u32, elems_root: &[u8; 32]) -> [u8; 32] {
+    keccak256_concat(&[&size.to_be_bytes(), &max.to_be_bytes(), elems_root])
 }
 
 /// The code leaves of a module.
@@ -91,22 +119,7 @@ pub fn code_leaves(m: &Module) -> Vec<[u8; 32]> {
 /// The fields of a lowered module's commitment.
 pub fn module_fields(m: &Module) -> ModuleFields {
     let code = code_leaves(m);
-    let funcs: Vec<[u8; 32]> = m
-        .funcs
-        .iter()
-        .map(|f| {
-            let mut leaf = [0u8; 32];
-            match f.body {
-                FuncBody::Import(i) => {
-                    leaf[0] = 1;
-                    leaf[1..5].copy_from_slice(&i.to_be_bytes());
-                }
-                FuncBody::Code(t) => leaf[1..9].copy_from_slice(&t.pack().to_be_bytes()),
-            }
-            leaf[9..13].copy_from_slice(&f.type_id.to_be_bytes());
-            leaf
-        })
-        .collect();
+    let funcs: Vec<[u8; 32]> = m.funcs.iter().map(func_leaf).collect();
     let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
     let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
     let datas: Vec<[u8; 32]> = m
@@ -140,6 +153,7 @@ pub fn module_fields(m: &Module) -> ModuleFields {
         elems_root: merkle::root(&elems),
         elems: elems.len() as u32,
         globals: m.globals.len() as u32,
+        tables: m.tables.len() as u32,
     }
 }
 
@@ -405,11 +419,7 @@ impl Machine {
 
     /// The tables: a Merkle list of `H(u32 size ‖ u32 max ‖ elements_root)`.
     pub fn tables_root(&self) -> [u8; 32] {
-        let leaves: Vec<[u8; 32]> = self
-            .tables
-            .iter()
-            .map(|t| keccak256_concat(&[&(t.elems.len() as u32).to_be_bytes(), &t.max.to_be_bytes(), &words_root(&t.elems)]))
-            .collect();
+        let leaves: Vec<[u8; 32]> = self.tables.iter().map(table_leaf).collect();
         merkle::root(&leaves)
     }
 
