@@ -172,8 +172,10 @@ fn proofs_round_trip_and_tampering_is_caught() {
     round_trip(
         "bulk memory",
         &wat(r#"(module (memory 1) (export "memory" (memory 0))
+            (data $p "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz")
             (func (export "kernel_run") (local $i i32)
               (loop $l
+                (memory.init $p (i32.add (i32.const 2000) (i32.mul (local.get $i) (i32.const 3))) (local.get $i) (i32.sub (i32.const 70) (local.get $i)))
                 (memory.fill (i32.add (i32.const 1000) (i32.mul (local.get $i) (i32.const 7))) (local.get $i) (i32.add (i32.const 1) (i32.mul (local.get $i) (i32.const 5))))
                 (memory.copy (i32.add (i32.const 1003) (local.get $i)) (i32.const 1000) (i32.const 97))
                 (memory.copy (i32.const 990) (i32.add (i32.const 1001) (local.get $i)) (i32.const 70))
@@ -181,6 +183,8 @@ fn proofs_round_trip_and_tampering_is_caught() {
                 (memory.copy (i32.const 10) (i32.const 20) (i32.const 0))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br_if $l (i32.lt_u (local.get $i) (i32.const 30))))
+              (data.drop $p)
+              (memory.init $p (i32.const 0) (i32.const 0) (i32.const 0))
               (memory.fill (i32.const 65535) (i32.const 1) (i32.const 2))))"#),
         &[],
         300,

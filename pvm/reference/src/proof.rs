@@ -273,7 +273,7 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         Op::BrTable => 1 + entry.map_or(0, |e| branch(e.imm)),
         Op::Call => usize::from(CallTarget::unpack(instr.imm).params),
         Op::Drop | Op::LocalSet | Op::LocalTee | Op::GlobalSet | Op::MemoryGrow | Op::RefIsNull => 1,
-        Op::Select | Op::MemoryFill | Op::MemoryFillStep | Op::MemoryCopy | Op::MemoryCopyStep => 3,
+        Op::Select | Op::MemoryFill | Op::MemoryFillStep | Op::MemoryCopy | Op::MemoryCopyStep | Op::MemoryInit | Op::MemoryInitStep => 3,
         op if is_load(op) => 1,
         op if is_store(op) => 2,
         op if is_unary(op) => 1,
@@ -326,13 +326,11 @@ fn access_size(op: Op) -> u64 {
 }
 
 /// Whether this version proves the instruction (the others: host calls, the bulk table
-/// instructions, `memory.init`).
+/// instructions).
 fn provable(op: Op) -> bool {
     !matches!(
         op,
         Op::HostCall
-            | Op::MemoryInit
-            | Op::MemoryInitStep
             | Op::TableGrow
             | Op::TableGrowStep
             | Op::TableFill
@@ -606,6 +604,35 @@ pub(crate) fn prove(
             let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
             w.u64(flags[at]);
             w.path(&merkle::proof(&leaves, at).unwrap_or_default());
+        }
+        Op::MemoryInit | Op::MemoryInitStep => {
+            let seg = instr.imm as usize;
+            let datas: Vec<[u8; 32]> = machine.module.datas.iter().map(|d| crate::state::data_leaf(&d.bytes)).collect();
+            let bytes = &machine.module.datas[seg].bytes;
+            let chunks = crate::state::data_chunks(bytes);
+            w.u32(bytes.len() as u32);
+            w.h(&merkle::root(&chunks));
+            w.path(&merkle::proof(&datas, seg).unwrap_or_default());
+            if instr.op == Op::MemoryInit {
+                let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
+                let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
+                w.u64(flags[seg]);
+                w.path(&merkle::proof(&leaves, seg).unwrap_or_default());
+            } else {
+                let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
+                let c = n.min(LEAF_SIZE);
+                for leaf in leaves_of(src, c) {
+                    w.h(&chunks[leaf as usize]);
+                    w.path(&merkle::proof(&chunks, leaf as usize).unwrap_or_default());
+                }
+                for leaf in leaves_of(d, c) {
+                    let start = (leaf * LEAF_SIZE) as usize;
+                    let mut l = [0u8; 32];
+                    l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
+                    w.h(&l);
+                    w.path(&tree.path(machine.memory.bytes(), leaf));
+                }
+            }
         }
         Op::MemoryFillStep | Op::MemoryCopyStep => {
             let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
@@ -937,6 +964,61 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 return Err(bad("dropped flag"));
             }
             rec.dropped_root = merkle::root_from_path(&word(1), at, &path);
+        }
+        Op::MemoryInit | Op::MemoryInitStep => {
+            let seg = instr.imm;
+            let (seg_len, chunks_root) = (r.u32()?, r.h()?);
+            let dpath = r.path(merkle::depth(m.datas as usize))?;
+            let leaf = keccak256_concat(&[&seg_len.to_be_bytes(), &chunks_root]);
+            if seg >= u64::from(m.datas) || merkle::root_from_path(&leaf, seg, &dpath) != m.data_root {
+                return Err(bad("data segment"));
+            }
+            let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
+            if instr.op == Op::MemoryInit {
+                let flag = r.u64()?;
+                let fpath = r.path(merkle::depth((m.datas + m.elems) as usize))?;
+                if merkle::root_from_path(&word(flag), seg, &fpath) != pre.record.dropped_root {
+                    return Err(bad("dropped flag"));
+                }
+                let available = if flag != 0 { 0 } else { u64::from(seg_len) };
+                if src + n > available || d + n > size {
+                    return Ok(Outcome::Trapped(rec));
+                }
+                if n == 0 {
+                    stack.clear();
+                    rec.pc += 1;
+                }
+            } else {
+                let c = n.min(LEAF_SIZE);
+                if c == 0 || src + c > u64::from(seg_len) || d + c > size {
+                    return Ok(Outcome::Trapped(rec));
+                }
+                let depth = merkle::depth((seg_len as usize).div_ceil(LEAF_SIZE as usize));
+                let sources = leaves_of(src, c);
+                let mut from = Vec::with_capacity(64);
+                for &i in &sources {
+                    let chunk = r.h()?;
+                    let path = r.path(depth)?;
+                    if merkle::root_from_path(&chunk, i, &path) != chunks_root {
+                        return Err(bad("data chunk"));
+                    }
+                    from.extend_from_slice(&chunk);
+                }
+                let so = (src - sources[0] * LEAF_SIZE) as usize;
+                let (indices, mut bytes, paths) = read_window(r, &pre.record.memory_root, d, c)?;
+                let off = (d - indices[0] * LEAF_SIZE) as usize;
+                bytes[off..off + c as usize].copy_from_slice(&from[so..so + c as usize]);
+                rec.memory_root = write_window(&indices, &paths, &bytes);
+                stack[0] = d + c;
+                stack[1] = src + c;
+                stack[2] = n - c;
+                if stack[2] == 0 {
+                    stack.clear();
+                } else {
+                    rec.pc = pre.record.pc;
+                }
+            }
         }
         Op::MemoryFill | Op::MemoryCopy => {
             // The check: bounds (trap before any write), and a count of 0 completes at once.

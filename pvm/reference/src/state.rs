@@ -111,6 +111,23 @@ pub fn table_leaf_of(size: u32, max: u32, elems_root: &[u8; 32]) -> [u8; 32] {
     keccak256_concat(&[&size.to_be_bytes(), &max.to_be_bytes(), elems_root])
 }
 
+/// A data segment's 32-byte chunks, the last zero-padded.
+pub fn data_chunks(bytes: &[u8]) -> Vec<[u8; 32]> {
+    bytes
+        .chunks(LEAF_SIZE as usize)
+        .map(|c| {
+            let mut leaf = [0u8; 32];
+            leaf[..c.len()].copy_from_slice(c);
+            leaf
+        })
+        .collect()
+}
+
+/// A data segment's leaf: `H(u32 len ‖ root(chunks))`.
+pub fn data_leaf(bytes: &[u8]) -> [u8; 32] {
+    keccak256_concat(&[&(bytes.len() as u32).to_be_bytes(), &merkle::root(&data_chunks(bytes))])
+}
+
 /// The code leaves of a module.
 pub fn code_leaves(m: &Module) -> Vec<[u8; 32]> {
     m.code.iter().map(|i| i.leaf()).collect()
@@ -122,22 +139,7 @@ pub fn module_fields(m: &Module) -> ModuleFields {
     let funcs: Vec<[u8; 32]> = m.funcs.iter().map(func_leaf).collect();
     let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
     let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
-    let datas: Vec<[u8; 32]> = m
-        .datas
-        .iter()
-        .map(|d| {
-            let chunks: Vec<[u8; 32]> = d
-                .bytes
-                .chunks(LEAF_SIZE as usize)
-                .map(|c| {
-                    let mut leaf = [0u8; 32];
-                    leaf[..c.len()].copy_from_slice(c);
-                    leaf
-                })
-                .collect();
-            keccak256_concat(&[&(d.bytes.len() as u32).to_be_bytes(), &merkle::root(&chunks)])
-        })
-        .collect();
+    let datas: Vec<[u8; 32]> = m.datas.iter().map(|d| data_leaf(&d.bytes)).collect();
     let elems: Vec<[u8; 32]> =
         m.elems.iter().map(|e| keccak256_concat(&[&(e.items.len() as u32).to_be_bytes(), &words_root(&e.items)])).collect();
     ModuleFields {
