@@ -153,6 +153,7 @@ fn proofs_round_trip_and_tampering_is_caught() {
         &wat(r#"(module (memory 1) (export "memory" (memory 0))
             (type $ii (func (param i32) (result i32)))
             (table $t 8 funcref) (elem (table $t) (i32.const 0) func $inc $dbl $other)
+            (table $u 10 100 funcref) (elem $e func $dbl $inc $inc $dbl)
             (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
             (func $dbl (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
             (func $other (result i64) (i64.const 1))
@@ -161,11 +162,20 @@ fn proofs_round_trip_and_tampering_is_caught() {
                 (local.set $acc (call_indirect (type $ii) (local.get $acc) (i32.and (local.get $i) (i32.const 1))))
                 (table.set $t (i32.add (i32.const 3) (i32.rem_u (local.get $i) (i32.const 5))) (table.get $t (i32.and (local.get $i) (i32.const 1))))
                 (drop (table.size $t))
+                (drop (table.grow $u (ref.func $inc) (i32.and (local.get $i) (i32.const 3))))
+                (table.fill $u (i32.const 1) (ref.func $dbl) (i32.rem_u (local.get $i) (i32.const 3)))
+                (table.copy $u $u (i32.const 2) (i32.const 0) (i32.const 3))
+                (table.copy $u $u (i32.const 0) (i32.const 1) (i32.const 2))
+                (table.copy $t $u (i32.const 4) (i32.const 1) (i32.const 2))
+                (table.init $u $e (i32.const 0) (i32.const 1) (i32.const 3))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br_if $l (i32.lt_u (local.get $i) (i32.const 40))))
+              (drop (table.grow $u (ref.null func) (i32.const 1000)))
+              (elem.drop $e)
+              (table.init $u $e (i32.const 0) (i32.const 0) (i32.const 0))
               (drop (call_indirect (type $ii) (i32.const 1) (i32.const 2)))))"#),
         &[],
-        200,
+        400,
         &mut tally,
         &mut rng,
     );

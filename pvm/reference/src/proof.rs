@@ -263,6 +263,8 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
     match instr.op {
         Op::DataDrop | Op::ElemDrop | Op::TableSize => 0,
         Op::TableGet => 1,
+        Op::TableGrow => 2,
+        Op::TableFill | Op::TableFillStep | Op::TableCopy | Op::TableCopyStep | Op::TableInit | Op::TableInitStep | Op::TableGrowStep => 3,
         Op::TableSet => 2,
         // The index, and the callee's parameters when the call happens (checked later).
         Op::CallIndirect => 1,
@@ -325,20 +327,11 @@ fn access_size(op: Op) -> u64 {
     }
 }
 
-/// Whether this version proves the instruction (the others: host calls, the bulk table
-/// instructions).
+/// Whether this version proves the instruction (host calls are not yet).
 fn provable(op: Op) -> bool {
     !matches!(
         op,
         Op::HostCall
-            | Op::TableGrow
-            | Op::TableGrowStep
-            | Op::TableFill
-            | Op::TableFillStep
-            | Op::TableCopy
-            | Op::TableCopyStep
-            | Op::TableInit
-            | Op::TableInitStep
     )
 }
 
@@ -481,6 +474,78 @@ fn indirect_callee(machine: &Machine, instr: Instr) -> Option<CallTarget> {
     }
 }
 
+/// A table's leaf fields and its path in the tables list.
+fn table_witness(w: &mut Writer, machine: &Machine, t: u32) {
+    let tables: Vec<[u8; 32]> = machine.tables.iter().map(crate::state::table_leaf).collect();
+    let table = &machine.tables[t as usize];
+    w.u32(table.elems.len() as u32);
+    w.u32(table.max);
+    w.h(&crate::state::words_root(&table.elems));
+    w.path(&merkle::proof(&tables, t as usize).unwrap_or_default());
+}
+
+/// A table element and its path.
+fn elem_witness(w: &mut Writer, machine: &Machine, t: u32, i: u64) {
+    let elems = &machine.tables[t as usize].elems;
+    let leaves: Vec<[u8; 32]> = elems.iter().map(|v| word(*v)).collect();
+    w.u64(elems[i as usize]);
+    w.path(&merkle::proof(&leaves, i as usize).unwrap_or_default());
+}
+
+/// The (destination, source) elements a `table.copy` step moves: the first ones forwards, the
+/// last ones when copying to a higher index.
+fn copy_indices(d: u64, s: u64, n: u64) -> (u64, u64) {
+    if d <= s {
+        (d, s)
+    } else {
+        (d + n - 1, s + n - 1)
+    }
+}
+
+/// A table witness, checked against the tables root.
+struct TableWitness {
+    size: u32,
+    max: u32,
+    elems_root: [u8; 32],
+    path: Vec<[u8; 32]>,
+}
+
+fn read_table(r: &mut Reader<'_>, m: &ModuleFields, tables_root: &[u8; 32], t: u32) -> Result<TableWitness, ProofError> {
+    let (size, max, elems_root) = (r.u32()?, r.u32()?, r.h()?);
+    let path = r.path(merkle::depth(m.tables as usize))?;
+    let leaf = crate::state::table_leaf_of(size, max, &elems_root);
+    if t >= m.tables || merkle::root_from_path(&leaf, u64::from(t), &path) != *tables_root {
+        return Err(bad("table"));
+    }
+    Ok(TableWitness { size, max, elems_root, path })
+}
+
+/// An element of a checked table, checked; with its path.
+fn read_elem(r: &mut Reader<'_>, t: &TableWitness, i: u64) -> Result<(u64, Vec<[u8; 32]>), ProofError> {
+    let e = r.u64()?;
+    let path = r.path(merkle::depth(t.size as usize))?;
+    if i >= u64::from(t.size) || merkle::root_from_path(&word(e), i, &path) != t.elems_root {
+        return Err(bad("table element"));
+    }
+    Ok((e, path))
+}
+
+/// An element segment's `u32 len ‖ items_root`, checked against the module.
+fn read_segment(r: &mut Reader<'_>, m: &ModuleFields, seg: u32) -> Result<(u32, [u8; 32]), ProofError> {
+    let (len, items_root) = (r.u32()?, r.h()?);
+    let path = r.path(merkle::depth(m.elems as usize))?;
+    let leaf = keccak256_concat(&[&len.to_be_bytes(), &items_root]);
+    if seg >= m.elems || merkle::root_from_path(&leaf, u64::from(seg), &path) != m.elems_root {
+        return Err(bad("element segment"));
+    }
+    Ok((len, items_root))
+}
+
+/// The tables root after table `t` (checked as `tw`) gets `elems_root` and `size`.
+fn set_table(tw: &TableWitness, t: u32, size: u32, elems_root: &[u8; 32]) -> [u8; 32] {
+    merkle::root_from_path(&crate::state::table_leaf_of(size, tw.max, elems_root), u64::from(t), &tw.path)
+}
+
 /// Whether a `call_indirect` about to execute calls a host function.
 fn indirect_host_call(machine: &Machine, instr: Instr) -> bool {
     let (ty, t) = crate::code::pair(instr.imm);
@@ -594,6 +659,59 @@ pub(crate) fn prove(
                         let f = (e - 1) as usize;
                         w.h(&funcs[f]);
                         w.path(&merkle::proof(&funcs, f).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        Op::TableGrow | Op::TableGrowStep | Op::TableFill | Op::TableFillStep | Op::TableCopy | Op::TableCopyStep | Op::TableInit | Op::TableInitStep => {
+            let st = |i: usize| machine.stack[len - 3 + i];
+            match instr.op {
+                Op::TableGrow | Op::TableFill => table_witness(&mut w, machine, instr.imm as u32),
+                Op::TableGrowStep => {
+                    table_witness(&mut w, machine, instr.imm as u32);
+                    if st(2) != u64::from(u32::MAX) {
+                        let size = machine.tables[instr.imm as usize].elems.len() as u64;
+                        elem_witness(&mut w, machine, instr.imm as u32, size - st(1));
+                    }
+                }
+                Op::TableFillStep => {
+                    table_witness(&mut w, machine, instr.imm as u32);
+                    elem_witness(&mut w, machine, instr.imm as u32, st(0) as u32 as u64);
+                }
+                Op::TableCopy => {
+                    let (dt, srct) = crate::code::pair(instr.imm);
+                    table_witness(&mut w, machine, dt);
+                    table_witness(&mut w, machine, srct);
+                }
+                Op::TableCopyStep => {
+                    let (dt, srct) = crate::code::pair(instr.imm);
+                    let (di, si) = copy_indices(st(0) as u32 as u64, st(1) as u32 as u64, st(2));
+                    table_witness(&mut w, machine, srct);
+                    elem_witness(&mut w, machine, srct, si);
+                    table_witness(&mut w, machine, dt);
+                    elem_witness(&mut w, machine, dt, di);
+                }
+                _ => {
+                    let (seg, t) = crate::code::pair(instr.imm);
+                    let segs: Vec<[u8; 32]> = machine.module.elems.iter().map(|e| crate::state::elem_leaf(&e.items)).collect();
+                    let items = &machine.module.elems[seg as usize].items;
+                    w.u32(items.len() as u32);
+                    w.h(&crate::state::words_root(items));
+                    w.path(&merkle::proof(&segs, seg as usize).unwrap_or_default());
+                    if instr.op == Op::TableInit {
+                        let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
+                        let at = machine.data_dropped.len() + seg as usize;
+                        let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
+                        w.u64(flags[at]);
+                        w.path(&merkle::proof(&leaves, at).unwrap_or_default());
+                        table_witness(&mut w, machine, t);
+                    } else {
+                        let si = st(1) as u32 as usize;
+                        let leaves: Vec<[u8; 32]> = items.iter().map(|v| word(*v)).collect();
+                        w.u64(items[si]);
+                        w.path(&merkle::proof(&leaves, si).unwrap_or_default());
+                        table_witness(&mut w, machine, t);
+                        elem_witness(&mut w, machine, t, st(0) as u32 as u64);
                     }
                 }
             }
@@ -953,6 +1071,126 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                         rec.pc = target.entry;
                     }
                 }
+            }
+        }
+        Op::TableGrow => {
+            let t = instr.imm as u32;
+            let tw = read_table(r, m, &pre.record.tables_root, t)?;
+            let n = stack[1] as u32;
+            let result = match tw.size.checked_add(n) {
+                Some(new) if new <= tw.max => {
+                    // New elements are null, zero leaves: the root only deepens.
+                    let mut root = tw.elems_root;
+                    for h in merkle::depth(tw.size as usize)..merkle::depth(new as usize) {
+                        root = merkle::node(&root, &zeros()[h]);
+                    }
+                    if tw.size == 0 {
+                        root = if new == 0 { [0; 32] } else { zeros()[merkle::depth(new as usize)] };
+                    }
+                    rec.tables_root = set_table(&tw, t, new, &root);
+                    u64::from(tw.size)
+                }
+                _ => u64::from(u32::MAX),
+            };
+            stack.push(result);
+            if n == 0 {
+                stack.clear();
+                stack.push(result);
+                rec.pc += 1;
+            }
+        }
+        Op::TableGrowStep => {
+            let t = instr.imm as u32;
+            let tw = read_table(r, m, &pre.record.tables_root, t)?;
+            let (v, n, result) = (stack[0], stack[1], stack[2]);
+            if result != u64::from(u32::MAX) {
+                let at = u64::from(tw.size).checked_sub(n).ok_or(bad("table grow step"))?;
+                let (_, path) = read_elem(r, &tw, at)?;
+                let root = merkle::root_from_path(&word(v), at, &path);
+                rec.tables_root = set_table(&tw, t, tw.size, &root);
+            }
+            if n <= 1 {
+                stack.clear();
+                stack.push(result);
+            } else {
+                stack[1] = n - 1;
+                rec.pc = pre.record.pc;
+            }
+        }
+        Op::TableFill | Op::TableCopy | Op::TableInit => {
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
+            let in_bounds = match instr.op {
+                Op::TableFill => {
+                    let tw = read_table(r, m, &pre.record.tables_root, instr.imm as u32)?;
+                    d + n <= u64::from(tw.size)
+                }
+                Op::TableCopy => {
+                    let (dt, srct) = crate::code::pair(instr.imm);
+                    let dw = read_table(r, m, &pre.record.tables_root, dt)?;
+                    let sw = read_table(r, m, &pre.record.tables_root, srct)?;
+                    d + n <= u64::from(dw.size) && src + n <= u64::from(sw.size)
+                }
+                _ => {
+                    let (seg, t) = crate::code::pair(instr.imm);
+                    let (len, _) = read_segment(r, m, seg)?;
+                    let flag = r.u64()?;
+                    let fpath = r.path(merkle::depth((m.datas + m.elems) as usize))?;
+                    let at = u64::from(m.datas) + u64::from(seg);
+                    if merkle::root_from_path(&word(flag), at, &fpath) != pre.record.dropped_root {
+                        return Err(bad("dropped flag"));
+                    }
+                    let tw = read_table(r, m, &pre.record.tables_root, t)?;
+                    let available = if flag != 0 { 0 } else { u64::from(len) };
+                    src + n <= available && d + n <= u64::from(tw.size)
+                }
+            };
+            if !in_bounds {
+                return Ok(Outcome::Trapped(rec));
+            }
+            if n == 0 {
+                stack.clear();
+                rec.pc += 1;
+            }
+        }
+        Op::TableFillStep | Op::TableCopyStep | Op::TableInitStep => {
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1], stack[2]);
+            let (t, value, di) = match instr.op {
+                Op::TableFillStep => (instr.imm as u32, src, d),
+                Op::TableCopyStep => {
+                    let (dt, srct) = crate::code::pair(instr.imm);
+                    let (di, si) = copy_indices(d, src as u32 as u64, n);
+                    let sw = read_table(r, m, &pre.record.tables_root, srct)?;
+                    let (v, _) = read_elem(r, &sw, si)?;
+                    (dt, v, di)
+                }
+                _ => {
+                    let (seg, t) = crate::code::pair(instr.imm);
+                    let (len, items_root) = read_segment(r, m, seg)?;
+                    let item = r.u64()?;
+                    let si = src as u32 as u64;
+                    let path = r.path(merkle::depth(len as usize))?;
+                    if si >= u64::from(len) || merkle::root_from_path(&word(item), si, &path) != items_root {
+                        return Err(bad("element segment item"));
+                    }
+                    (t, item, d)
+                }
+            };
+            let tw = read_table(r, m, &pre.record.tables_root, t)?;
+            let (_, path) = read_elem(r, &tw, di)?;
+            let root = merkle::root_from_path(&word(value), di, &path);
+            rec.tables_root = set_table(&tw, t, tw.size, &root);
+            let forward = instr.op != Op::TableCopyStep || d <= src as u32 as u64;
+            if forward {
+                stack[0] = d + 1;
+                if instr.op != Op::TableFillStep {
+                    stack[1] = (src as u32 as u64) + 1;
+                }
+            }
+            if n <= 1 {
+                stack.clear();
+            } else {
+                stack[2] = n - 1;
+                rec.pc = pre.record.pc;
             }
         }
         Op::DataDrop | Op::ElemDrop => {

@@ -128,6 +128,11 @@ pub fn data_leaf(bytes: &[u8]) -> [u8; 32] {
     keccak256_concat(&[&(bytes.len() as u32).to_be_bytes(), &merkle::root(&data_chunks(bytes))])
 }
 
+/// An element segment's leaf: `H(u32 len ‖ root(word(item)...))`.
+pub fn elem_leaf(items: &[u64]) -> [u8; 32] {
+    keccak256_concat(&[&(items.len() as u32).to_be_bytes(), &words_root(items)])
+}
+
 /// The code leaves of a module.
 pub fn code_leaves(m: &Module) -> Vec<[u8; 32]> {
     m.code.iter().map(|i| i.leaf()).collect()
@@ -140,8 +145,7 @@ pub fn module_fields(m: &Module) -> ModuleFields {
     let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
     let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
     let datas: Vec<[u8; 32]> = m.datas.iter().map(|d| data_leaf(&d.bytes)).collect();
-    let elems: Vec<[u8; 32]> =
-        m.elems.iter().map(|e| keccak256_concat(&[&(e.items.len() as u32).to_be_bytes(), &words_root(&e.items)])).collect();
+    let elems: Vec<[u8; 32]> = m.elems.iter().map(|e| elem_leaf(&e.items)).collect();
     ModuleFields {
         code_root: merkle::root(&code),
         code_len: code.len() as u32,
