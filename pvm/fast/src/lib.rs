@@ -10,23 +10,19 @@ mod imports;
 mod metering;
 mod tunables;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use pvm_host::HostState;
 pub use pvm_host::{Failure, RunOutcome, RunReport};
-use pvm_validate::KernelInfo;
+use pvm_validate::{KernelCache, KernelInfo};
 pub use pvm_validate::LoadError;
 use wasmer::sys::{BaseTunables, CompilerConfig, Cranelift, EngineBuilder, Singlepass};
 use wasmer::{FunctionEnv, Instance, Module, Store, Value};
 
 use crate::imports::Env;
 use crate::metering::{MeterGlobals, Metering, STOP_CALL_DEPTH, STOP_OUT_OF_TICKS};
-
-/// Compiled kernels kept per engine; more are recompiled on demand.
-const MODULE_CACHE_ENTRIES: usize = 16;
 
 /// The wasmer compiler fast execution uses. The choice changes speed, never results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -95,7 +91,7 @@ pub struct FastEngine {
     metering: Arc<Metering>,
     /// Compiles one module at a time (the metering middleware tracks the module it compiles).
     compile_lock: Mutex<()>,
-    cache: Mutex<HashMap<[u8; 32], Arc<Kernel>>>,
+    cache: KernelCache<Kernel>,
 }
 
 impl fmt::Debug for FastEngine {
@@ -126,7 +122,7 @@ impl FastEngine {
             engine: sys.into(),
             metering,
             compile_lock: Mutex::new(()),
-            cache: Mutex::new(HashMap::new()),
+            cache: KernelCache::default(),
         }
     }
 
@@ -137,7 +133,7 @@ impl FastEngine {
 
     /// The kernel compiled under `hash`, if it is cached.
     pub fn cached(&self, hash: &[u8; 32]) -> Option<Arc<Kernel>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+        self.cache.get(hash)
     }
 
     /// Validates, compiles and test-instantiates `bytes`, caching the result under `hash` (the
@@ -160,12 +156,7 @@ impl FastEngine {
         let env = FunctionEnv::new(&mut store, Env { host: None, memory: None, abort: None });
         let externs = imports::externs(&mut store, &env, &kernel.info.imports);
         Instance::new_by_index(&mut store, &kernel.module, &externs).map_err(|e| LoadError::Initialise(e.to_string()))?;
-        let kernel = Arc::new(kernel);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MODULE_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(hash, kernel.clone());
+        let kernel = self.cache.insert(hash, kernel);
         tracing::debug!(kernel = %hex(&hash), compiler = %self.compiler, "kernel compiled");
         Ok(kernel)
     }

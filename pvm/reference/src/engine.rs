@@ -1,25 +1,25 @@
 //! The reference machine as a kernel engine: the same `load` and `run` as fast execution, the
 //! same host semantics (`pvm_host::HostState`), so the PVM's level driver runs either.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pvm_host::{Failure, HostFn, HostState, RunOutcome, RunReport};
-use pvm_validate::{HostImport, KernelInfo, LoadError};
+use pvm_validate::{HostImport, KernelCache, KernelInfo, LoadError};
 
 use crate::lower::{lower, Module};
 use crate::machine::{Exit, Host, HostReturn, Machine, Memory, Trap};
-
-/// Lowered kernels kept per engine.
-const CACHE_ENTRIES: usize = 16;
 
 /// A validated, lowered kernel.
 #[derive(Debug)]
 pub struct Kernel {
     hash: [u8; 32],
-    module: Arc<Module>,
     info: KernelInfo,
     entry: u32,
+    /// A fresh instance at the start of `kernel_run`: instantiation is a property of the
+    /// module, so it is done once, at load, and every run starts from a copy.
+    template: Machine,
+    /// The module's commitments, built the first time a state is hashed.
+    trees: std::sync::OnceLock<crate::state::ModuleTrees>,
 }
 
 impl Kernel {
@@ -35,7 +35,7 @@ impl Kernel {
 
     /// The lowered module.
     pub fn module(&self) -> &Arc<Module> {
-        &self.module
+        &self.template.module
     }
 
     /// The function index of `kernel_run`.
@@ -45,25 +45,19 @@ impl Kernel {
 
     /// A fresh instance, positioned at the start of `kernel_run`.
     pub fn fresh(&self) -> Machine {
-        // `load` instantiated it once: instantiation is a property of the module.
-        let mut m = Machine::instantiate(self.module.clone()).unwrap_or_else(|_| unreachable_instance(&self.module));
-        let _ = m.enter(self.entry, &[]);
-        m
+        self.template.clone()
     }
-}
 
-fn unreachable_instance(module: &Arc<Module>) -> Machine {
-    // Never reached: `ReferenceEngine::load` refuses modules that do not instantiate.
-    let mut stripped = (**module).clone();
-    stripped.elems.clear();
-    stripped.datas.clear();
-    Machine::instantiate(Arc::new(stripped)).expect("a module without segments instantiates")
+    /// The module's leaves and root.
+    pub fn trees(&self) -> &crate::state::ModuleTrees {
+        self.trees.get_or_init(|| crate::state::ModuleTrees::new(&self.template.module))
+    }
 }
 
 /// Loads and runs kernels on the reference machine.
 #[derive(Debug, Default)]
 pub struct ReferenceEngine {
-    cache: Mutex<HashMap<[u8; 32], Arc<Kernel>>>,
+    cache: KernelCache<Kernel>,
 }
 
 impl ReferenceEngine {
@@ -74,10 +68,10 @@ impl ReferenceEngine {
 
     /// The kernel loaded under `hash`, if cached.
     pub fn cached(&self, hash: &[u8; 32]) -> Option<Arc<Kernel>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+        self.cache.get(hash)
     }
 
-    /// Validates, lowers and test-instantiates `bytes`, caching the result under `hash`.
+    /// Validates, lowers and instantiates `bytes`, caching the result under `hash`.
     pub fn load(&self, hash: [u8; 32], bytes: &[u8]) -> Result<Arc<Kernel>, LoadError> {
         if let Some(k) = self.cached(&hash) {
             return Ok(k);
@@ -87,14 +81,9 @@ impl ReferenceEngine {
         // this node's problem, not the kernel's (like a compiler failure in fast execution).
         let module = Arc::new(lower(bytes).map_err(|e| LoadError::Compile(e.to_string()))?);
         let entry = module.export_func("kernel_run").ok_or_else(|| LoadError::Compile("no kernel_run after lowering".into()))?;
-        Machine::instantiate(module.clone()).map_err(|t| LoadError::Initialise(t.to_string()))?;
-        let kernel = Arc::new(Kernel { hash, module, info, entry });
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(hash, kernel.clone());
-        Ok(kernel)
+        let mut template = Machine::instantiate(module).map_err(|t| LoadError::Initialise(t.to_string()))?;
+        template.enter(entry, &[]).map_err(|t| LoadError::Compile(t.to_string()))?;
+        Ok(self.cache.insert(hash, Kernel { hash, info, entry, template, trees: Default::default() }))
     }
 
     /// Runs `kernel_run` once on a fresh instance with at most `budget` ticks.
@@ -237,7 +226,7 @@ impl<'a> Replayer<'a> {
         Replayer {
             kernel,
             start,
-            module_root: crate::state::module_root(&kernel.module),
+            module_root: kernel.trees().root,
             machine: kernel.fresh(),
             tree: crate::state::MemoryTree::new(),
             run_start_durable_root,
@@ -344,7 +333,7 @@ pub fn prove(kernel: &Kernel, host: &mut HostState, start: RunStart, tick: u64) 
     let pre = r.state(tick);
     let ctx = r.context(tick);
     let durable_root = r.host.durable.root_hash();
-    let proof = crate::proof::prove(&mut r.machine, &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget)
+    let proof = crate::proof::prove(&mut r.machine, kernel.trees(), &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget)
         .map_err(ReplayError::Proof)?;
     r.advance(tick + 1)?;
     let post = r.state(tick + 1);

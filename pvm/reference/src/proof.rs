@@ -14,7 +14,7 @@ use protocol::merkle;
 use crate::code::{Branch, CallTarget, Instr, Op};
 use crate::machine::{Machine, LEAF_SIZE, PAGE_SIZE};
 use crate::state::{
-    module_fields, pvm_root, state_hash, word, zeros, MemoryTree, ModuleFields, Record, RunContext, MEMORY_DEPTH, STATUS_FAILED,
+    pvm_root, state_hash, word, zeros, MemoryTree, ModuleFields, ModuleTrees, Record, RunContext, MEMORY_DEPTH, STATUS_FAILED,
     STATUS_RETURNED, STATUS_RUNNING,
 };
 
@@ -437,30 +437,6 @@ fn leaves_of(ea: u64, n: u64) -> Vec<u64> {
     (first..=last).collect()
 }
 
-impl MemoryTree {
-    /// The sibling path (bottom-up, [`MEMORY_DEPTH`] nodes) of leaf `index`, as of the last
-    /// [`MemoryTree::root`].
-    pub fn path(&self, bytes: &[u8], index: u64) -> Vec<[u8; 32]> {
-        let z = zeros();
-        (0..MEMORY_DEPTH)
-            .map(|h| {
-                let sib = ((index >> h) ^ 1) as usize;
-                if h == 0 {
-                    let start = sib * LEAF_SIZE as usize;
-                    let mut leaf = [0u8; 32];
-                    if start < bytes.len() {
-                        let end = (start + 32).min(bytes.len());
-                        leaf[..end - start].copy_from_slice(&bytes[start..end]);
-                    }
-                    leaf
-                } else {
-                    self.layer(h).and_then(|l| l.get(sib)).copied().unwrap_or(z[h])
-                }
-            })
-            .collect()
-    }
-}
-
 /// The function a `call_indirect` about to execute calls, when it calls defined code (not
 /// when it traps or calls a host function).
 fn indirect_callee(machine: &Machine, instr: Instr) -> Option<CallTarget> {
@@ -472,24 +448,6 @@ fn indirect_callee(machine: &Machine, instr: Instr) -> Option<CallTarget> {
         crate::lower::FuncBody::Code(target) if f.type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize => Some(target),
         _ => None,
     }
-}
-
-/// A table's leaf fields and its path in the tables list.
-fn table_witness(w: &mut Writer, machine: &Machine, t: u32) {
-    let tables: Vec<[u8; 32]> = machine.tables.iter().map(crate::state::table_leaf).collect();
-    let table = &machine.tables[t as usize];
-    w.u32(table.elems.len() as u32);
-    w.u32(table.max);
-    w.h(&crate::state::words_root(&table.elems));
-    w.path(&merkle::proof(&tables, t as usize).unwrap_or_default());
-}
-
-/// A table element and its path.
-fn elem_witness(w: &mut Writer, machine: &Machine, t: u32, i: u64) {
-    let elems = &machine.tables[t as usize].elems;
-    let leaves: Vec<[u8; 32]> = elems.iter().map(|v| word(*v)).collect();
-    w.u64(elems[i as usize]);
-    w.path(&merkle::proof(&leaves, i as usize).unwrap_or_default());
 }
 
 /// The (destination, source) elements a `table.copy` step moves: the first ones forwards, the
@@ -557,11 +515,88 @@ fn indirect_host_call(machine: &Machine, instr: Instr) -> bool {
     matches!(callee, Some(f) if f.type_id == ty && matches!(f.body, crate::lower::FuncBody::Import(_)) && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize)
 }
 
+/// The witnesses of a proof, written from the machine paused before the step.
+struct Witnesses<'a> {
+    w: Writer,
+    machine: &'a Machine,
+    tree: &'a MemoryTree,
+}
+
+impl Witnesses<'_> {
+    /// An element of a list of 32-byte leaves, and its path.
+    fn listed(&mut self, value: u64, leaves: &[[u8; 32]], at: usize) {
+        self.w.u64(value);
+        self.w.path(&merkle::proof(leaves, at).unwrap_or_default());
+    }
+
+    /// `values[at]` and its path in `root(word(v)...)`.
+    fn word_in(&mut self, values: &[u64], at: usize) {
+        let leaves: Vec<[u8; 32]> = values.iter().map(|v| word(*v)).collect();
+        self.listed(values[at], &leaves, at);
+    }
+
+    /// The top frame: the chain below it and its fields.
+    fn frame(&mut self) {
+        let m = self.machine;
+        let n = m.frames.len();
+        let f = m.frames[n - 1];
+        let locals = &m.locals[f.locals_base as usize..];
+        self.w.h(&m.frames_hash_of(n - 1));
+        self.w.u32(f.return_pc);
+        self.w.u32(locals.len() as u32);
+        self.w.h(&crate::state::words_root(locals));
+    }
+
+    /// A table's leaf fields and its path in the tables list.
+    fn table(&mut self, t: u32) {
+        let tables: Vec<[u8; 32]> = self.machine.tables.iter().map(crate::state::table_leaf).collect();
+        let table = &self.machine.tables[t as usize];
+        self.w.u32(table.elems.len() as u32);
+        self.w.u32(table.max);
+        self.w.h(&crate::state::words_root(&table.elems));
+        self.w.path(&merkle::proof(&tables, t as usize).unwrap_or_default());
+    }
+
+    /// Element `i` of table `t`.
+    fn element(&mut self, t: u32, i: u64) {
+        let machine = self.machine;
+        self.word_in(&machine.tables[t as usize].elems, i as usize);
+    }
+
+    /// Segment flag `at` (data segments, then element segments).
+    fn dropped(&mut self, at: usize) {
+        let m = self.machine;
+        let flags: Vec<u64> = m.data_dropped.iter().chain(&m.elem_dropped).map(|d| u64::from(*d)).collect();
+        self.word_in(&flags, at);
+    }
+
+    /// A segment's `u32 len ‖ root` and its path in the module's list.
+    fn segment(&mut self, len: usize, root: &[u8; 32], leaves: &[[u8; 32]], at: usize) {
+        self.w.u32(len as u32);
+        self.w.h(root);
+        self.w.path(&merkle::proof(leaves, at).unwrap_or_default());
+    }
+
+    /// The memory leaves covering `[at, at + len)` with their paths, when inside the memory.
+    fn memory(&mut self, at: u64, len: u64) {
+        let bytes = self.machine.memory.bytes();
+        if len == 0 || at + len > bytes.len() as u64 {
+            return;
+        }
+        for leaf in leaves_of(at, len) {
+            self.w.h(&crate::state::leaf_at(bytes, leaf as usize));
+            self.w.path(&self.tree.path(bytes, leaf));
+        }
+    }
+}
+
 /// Produces the proof of the step the machine is about to execute. `machine` is paused before
-/// it, `tree` is its memory tree (brought up to date here), and `header` fields come from the
-/// run's context.
+/// it, `trees` are its module's, `tree` is its memory tree (brought up to date here), and the
+/// header's other fields come from the run's context.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn prove(
     machine: &mut Machine,
+    trees: &ModuleTrees,
     tree: &mut MemoryTree,
     ctx: &RunContext,
     level: u32,
@@ -571,8 +606,7 @@ pub(crate) fn prove(
     budget: u64,
 ) -> Result<Vec<u8>, ProofError> {
     let record = machine.record(tree, ctx);
-    let module = module_fields(&machine.module);
-    let header = Header { level, tick, durable_root, outbox_root, record, module };
+    let header = Header { level, tick, durable_root, outbox_root, record, module: trees.fields };
     let mut w = Writer::default();
     w.header(&header);
     if ctx.run_tick + 1 >= budget {
@@ -582,7 +616,7 @@ pub(crate) fn prove(
         // Padding: nothing but the header.
         return Ok(w.0);
     }
-    let code = crate::state::code_leaves(&machine.module);
+    let machine = &*machine;
     let pc = machine.pc as usize;
     let instr = machine.module.code[pc];
     if !provable(instr.op) {
@@ -593,196 +627,118 @@ pub(crate) fn prove(
     }
     w.u16(instr.op as u16);
     w.u64(instr.imm);
-    w.path(&merkle::proof(&code, pc).unwrap_or_default());
+    w.path(&merkle::proof(&trees.code, pc).unwrap_or_default());
     let top = machine.stack.last().copied();
     let entry = if instr.op == Op::BrTable {
-        let i = (top.unwrap_or(0) as u32).min(instr.imm as u32) as usize;
-        let at = pc + 1 + i;
+        let at = pc + 1 + (top.unwrap_or(0) as u32).min(instr.imm as u32) as usize;
         let e = machine.module.code[at];
         w.u16(e.op as u16);
         w.u64(e.imm);
-        w.path(&merkle::proof(&code, at).unwrap_or_default());
+        w.path(&merkle::proof(&trees.code, at).unwrap_or_default());
         Some(e)
     } else {
         None
     };
-    let k = if instr.op == Op::CallIndirect { 1 + indirect_callee(machine, instr).map_or(0, |t| usize::from(t.params)) } else { stack_needs(instr, top, entry) };
+    let k = if instr.op == Op::CallIndirect {
+        1 + indirect_callee(machine, instr).map_or(0, |t| usize::from(t.params))
+    } else {
+        stack_needs(instr, top, entry)
+    };
     let len = machine.stack.len();
     w.u16(k as u16);
     for v in &machine.stack[len - k..] {
         w.u64(*v);
     }
     w.h(&crate::state::stack_hash(&machine.stack[..len - k]));
-    let frame_witness = |w: &mut Writer, m: &Machine| {
-        let n = m.frames.len();
-        let f = m.frames[n - 1];
-        let prev = m.frames_hash_of(n - 1);
-        let locals = &m.locals[f.locals_base as usize..];
-        w.h(&prev);
-        w.u32(f.return_pc);
-        w.u32(locals.len() as u32);
-        w.h(&crate::state::words_root(locals));
-    };
+    let st = |i: usize| machine.stack[len - 3 + i];
+    let mut x = Witnesses { w, machine, tree };
     match instr.op {
         Op::LocalGet | Op::LocalSet | Op::LocalTee => {
-            frame_witness(&mut w, machine);
+            x.frame();
             let f = machine.frames[machine.frames.len() - 1];
-            let locals = &machine.locals[f.locals_base as usize..];
-            let leaves: Vec<[u8; 32]> = locals.iter().map(|v| word(*v)).collect();
-            w.u64(locals[instr.imm as usize]);
-            w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
+            x.word_in(&machine.locals[f.locals_base as usize..], instr.imm as usize);
         }
-        Op::Return => frame_witness(&mut w, machine),
-        Op::ReturnIf if top.is_some_and(|c| c as u32 != 0) => frame_witness(&mut w, machine),
-        Op::BrTable if entry.is_some_and(|e| e.op == Op::Return) => frame_witness(&mut w, machine),
-        Op::GlobalGet | Op::GlobalSet => {
-            let leaves: Vec<[u8; 32]> = machine.globals.iter().map(|v| word(*v)).collect();
-            w.u64(machine.globals[instr.imm as usize]);
-            w.path(&merkle::proof(&leaves, instr.imm as usize).unwrap_or_default());
-        }
-        Op::TableGet | Op::TableSet | Op::TableSize | Op::CallIndirect => {
-            let t = if instr.op == Op::CallIndirect { crate::code::pair(instr.imm).1 } else { instr.imm as u32 } as usize;
-            let tables: Vec<[u8; 32]> = machine.tables.iter().map(crate::state::table_leaf).collect();
-            let table = &machine.tables[t];
-            w.u32(table.elems.len() as u32);
-            w.u32(table.max);
-            w.h(&crate::state::words_root(&table.elems));
-            w.path(&merkle::proof(&tables, t).unwrap_or_default());
-            if instr.op != Op::TableSize {
-                let i = (if instr.op == Op::TableSet { machine.stack[len - 2] } else { machine.stack[len - 1] }) as u32 as usize;
-                if let Some(&e) = table.elems.get(i) {
-                    let leaves: Vec<[u8; 32]> = table.elems.iter().map(|v| word(*v)).collect();
-                    w.u64(e);
-                    w.path(&merkle::proof(&leaves, i).unwrap_or_default());
-                    if instr.op == Op::CallIndirect && e != crate::lower::NULL_REF {
-                        let funcs: Vec<[u8; 32]> = machine.module.funcs.iter().map(crate::state::func_leaf).collect();
-                        let f = (e - 1) as usize;
-                        w.h(&funcs[f]);
-                        w.path(&merkle::proof(&funcs, f).unwrap_or_default());
-                    }
+        Op::Return => x.frame(),
+        Op::ReturnIf if top.is_some_and(|c| c as u32 != 0) => x.frame(),
+        Op::BrTable if entry.is_some_and(|e| e.op == Op::Return) => x.frame(),
+        Op::GlobalGet | Op::GlobalSet => x.word_in(&machine.globals, instr.imm as usize),
+        Op::TableSize => x.table(instr.imm as u32),
+        Op::TableGet | Op::TableSet | Op::CallIndirect => {
+            let t = if instr.op == Op::CallIndirect { crate::code::pair(instr.imm).1 } else { instr.imm as u32 };
+            x.table(t);
+            let i = machine.stack[if instr.op == Op::TableSet { len - 2 } else { len - 1 }] as u32 as u64;
+            if let Some(&e) = machine.tables[t as usize].elems.get(i as usize) {
+                x.element(t, i);
+                if instr.op == Op::CallIndirect && e != crate::lower::NULL_REF {
+                    let f = (e - 1) as usize;
+                    x.w.h(&trees.funcs[f]);
+                    x.w.path(&merkle::proof(&trees.funcs, f).unwrap_or_default());
                 }
             }
         }
-        Op::TableGrow | Op::TableGrowStep | Op::TableFill | Op::TableFillStep | Op::TableCopy | Op::TableCopyStep | Op::TableInit | Op::TableInitStep => {
-            let st = |i: usize| machine.stack[len - 3 + i];
-            match instr.op {
-                Op::TableGrow | Op::TableFill => table_witness(&mut w, machine, instr.imm as u32),
-                Op::TableGrowStep => {
-                    table_witness(&mut w, machine, instr.imm as u32);
-                    if st(2) != u64::from(u32::MAX) {
-                        let size = machine.tables[instr.imm as usize].elems.len() as u64;
-                        elem_witness(&mut w, machine, instr.imm as u32, size - st(1));
-                    }
-                }
-                Op::TableFillStep => {
-                    table_witness(&mut w, machine, instr.imm as u32);
-                    elem_witness(&mut w, machine, instr.imm as u32, st(0) as u32 as u64);
-                }
-                Op::TableCopy => {
-                    let (dt, srct) = crate::code::pair(instr.imm);
-                    table_witness(&mut w, machine, dt);
-                    table_witness(&mut w, machine, srct);
-                }
-                Op::TableCopyStep => {
-                    let (dt, srct) = crate::code::pair(instr.imm);
-                    let (di, si) = copy_indices(st(0) as u32 as u64, st(1) as u32 as u64, st(2));
-                    table_witness(&mut w, machine, srct);
-                    elem_witness(&mut w, machine, srct, si);
-                    table_witness(&mut w, machine, dt);
-                    elem_witness(&mut w, machine, dt, di);
-                }
-                _ => {
-                    let (seg, t) = crate::code::pair(instr.imm);
-                    let segs: Vec<[u8; 32]> = machine.module.elems.iter().map(|e| crate::state::elem_leaf(&e.items)).collect();
-                    let items = &machine.module.elems[seg as usize].items;
-                    w.u32(items.len() as u32);
-                    w.h(&crate::state::words_root(items));
-                    w.path(&merkle::proof(&segs, seg as usize).unwrap_or_default());
-                    if instr.op == Op::TableInit {
-                        let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
-                        let at = machine.data_dropped.len() + seg as usize;
-                        let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
-                        w.u64(flags[at]);
-                        w.path(&merkle::proof(&leaves, at).unwrap_or_default());
-                        table_witness(&mut w, machine, t);
-                    } else {
-                        let si = st(1) as u32 as usize;
-                        let leaves: Vec<[u8; 32]> = items.iter().map(|v| word(*v)).collect();
-                        w.u64(items[si]);
-                        w.path(&merkle::proof(&leaves, si).unwrap_or_default());
-                        table_witness(&mut w, machine, t);
-                        elem_witness(&mut w, machine, t, st(0) as u32 as u64);
-                    }
-                }
+        Op::TableGrow | Op::TableFill => x.table(instr.imm as u32),
+        Op::TableGrowStep => {
+            x.table(instr.imm as u32);
+            if st(2) != u64::from(u32::MAX) {
+                let size = machine.tables[instr.imm as usize].elems.len() as u64;
+                x.element(instr.imm as u32, size - st(1));
             }
         }
-        Op::DataDrop | Op::ElemDrop => {
-            let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
-            let at = drop_index(instr, machine.data_dropped.len() as u32) as usize;
-            let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
-            w.u64(flags[at]);
-            w.path(&merkle::proof(&leaves, at).unwrap_or_default());
+        Op::TableFillStep => {
+            x.table(instr.imm as u32);
+            x.element(instr.imm as u32, st(0) as u32 as u64);
         }
+        Op::TableCopy => {
+            let (dt, srct) = crate::code::pair(instr.imm);
+            x.table(dt);
+            x.table(srct);
+        }
+        Op::TableCopyStep => {
+            let (dt, srct) = crate::code::pair(instr.imm);
+            let (di, si) = copy_indices(st(0) as u32 as u64, st(1) as u32 as u64, st(2));
+            x.table(srct);
+            x.element(srct, si);
+            x.table(dt);
+            x.element(dt, di);
+        }
+        Op::TableInit | Op::TableInitStep => {
+            let (seg, t) = crate::code::pair(instr.imm);
+            let items = &machine.module.elems[seg as usize].items;
+            x.segment(items.len(), &crate::state::words_root(items), &trees.elems, seg as usize);
+            if instr.op == Op::TableInit {
+                x.dropped(machine.data_dropped.len() + seg as usize);
+                x.table(t);
+            } else {
+                x.word_in(items, st(1) as u32 as usize);
+                x.table(t);
+                x.element(t, st(0) as u32 as u64);
+            }
+        }
+        Op::DataDrop | Op::ElemDrop => x.dropped(drop_index(instr, machine.data_dropped.len() as u32) as usize),
         Op::MemoryInit | Op::MemoryInitStep => {
             let seg = instr.imm as usize;
-            let datas: Vec<[u8; 32]> = machine.module.datas.iter().map(|d| crate::state::data_leaf(&d.bytes)).collect();
-            let bytes = &machine.module.datas[seg].bytes;
-            let chunks = crate::state::data_chunks(bytes);
-            w.u32(bytes.len() as u32);
-            w.h(&merkle::root(&chunks));
-            w.path(&merkle::proof(&datas, seg).unwrap_or_default());
+            let chunks = crate::state::data_chunks(&machine.module.datas[seg].bytes);
+            x.segment(machine.module.datas[seg].bytes.len(), &merkle::root(&chunks), &trees.datas, seg);
             if instr.op == Op::MemoryInit {
-                let flags: Vec<u64> = machine.data_dropped.iter().chain(&machine.elem_dropped).map(|d| u64::from(*d)).collect();
-                let leaves: Vec<[u8; 32]> = flags.iter().map(|v| word(*v)).collect();
-                w.u64(flags[seg]);
-                w.path(&merkle::proof(&leaves, seg).unwrap_or_default());
+                x.dropped(seg);
             } else {
-                let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
-                let c = n.min(LEAF_SIZE);
+                let (d, src, c) = (st(0) as u32 as u64, st(1) as u32 as u64, st(2).min(LEAF_SIZE));
                 for leaf in leaves_of(src, c) {
-                    w.h(&chunks[leaf as usize]);
-                    w.path(&merkle::proof(&chunks, leaf as usize).unwrap_or_default());
+                    x.w.h(&chunks[leaf as usize]);
+                    x.w.path(&merkle::proof(&chunks, leaf as usize).unwrap_or_default());
                 }
-                for leaf in leaves_of(d, c) {
-                    let start = (leaf * LEAF_SIZE) as usize;
-                    let mut l = [0u8; 32];
-                    l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
-                    w.h(&l);
-                    w.path(&tree.path(machine.memory.bytes(), leaf));
-                }
+                x.memory(d, c);
             }
         }
         Op::MemoryFillStep | Op::MemoryCopyStep => {
-            let (d, src, n) = (machine.stack[len - 3] as u32 as u64, machine.stack[len - 2] as u32 as u64, machine.stack[len - 1]);
-            for (at, chunk) in bulk_windows(instr.op, d, src, n) {
-                if chunk > 0 && at + chunk <= machine.memory.bytes().len() as u64 {
-                    for leaf in leaves_of(at, chunk) {
-                        let start = (leaf * LEAF_SIZE) as usize;
-                        let mut l = [0u8; 32];
-                        l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
-                        w.h(&l);
-                        w.path(&tree.path(machine.memory.bytes(), leaf));
-                    }
-                }
+            for (at, chunk) in bulk_windows(instr.op, st(0) as u32 as u64, st(1) as u32 as u64, st(2) as u32 as u64) {
+                x.memory(at, chunk);
             }
         }
-        op if is_load(op) || is_store(op) => {
-            let addr = machine.stack[len - k];
-            let n = access_size(op);
-            let ea = (addr as u32 as u64) + instr.imm;
-            if ea + n <= machine.memory.bytes().len() as u64 {
-                for leaf in leaves_of(ea, n) {
-                    let start = (leaf * LEAF_SIZE) as usize;
-                    let mut l = [0u8; 32];
-                    l.copy_from_slice(&machine.memory.bytes()[start..start + 32]);
-                    w.h(&l);
-                    w.path(&tree.path(machine.memory.bytes(), leaf));
-                }
-            }
-        }
+        op if is_load(op) || is_store(op) => x.memory((machine.stack[len - k] as u32 as u64) + instr.imm, access_size(op)),
         _ => {}
     }
-    Ok(w.0)
+    Ok(x.w.0)
 }
 
 /// Executes one tick from its proof alone: checks that the proof's pre-state hashes to

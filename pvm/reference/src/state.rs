@@ -138,34 +138,55 @@ pub fn code_leaves(m: &Module) -> Vec<[u8; 32]> {
     m.code.iter().map(|i| i.leaf()).collect()
 }
 
-/// The fields of a lowered module's commitment.
-pub fn module_fields(m: &Module) -> ModuleFields {
-    let code = code_leaves(m);
-    let funcs: Vec<[u8; 32]> = m.funcs.iter().map(func_leaf).collect();
-    let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
-    let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
-    let datas: Vec<[u8; 32]> = m.datas.iter().map(|d| data_leaf(&d.bytes)).collect();
-    let elems: Vec<[u8; 32]> = m.elems.iter().map(|e| elem_leaf(&e.items)).collect();
-    ModuleFields {
-        code_root: merkle::root(&code),
-        code_len: code.len() as u32,
-        funcs_root: merkle::root(&funcs),
-        funcs: funcs.len() as u32,
-        types_root: merkle::root(&types),
-        types: types.len() as u32,
-        imports_root: merkle::root(&imports),
-        data_root: merkle::root(&datas),
-        datas: datas.len() as u32,
-        elems_root: merkle::root(&elems),
-        elems: elems.len() as u32,
-        globals: m.globals.len() as u32,
-        tables: m.tables.len() as u32,
+/// The leaves of every list a lowered module commits to, and the commitment's fields: computed
+/// once per kernel, read by every state hash and proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleTrees {
+    /// Code leaves.
+    pub code: Vec<[u8; 32]>,
+    /// Function leaves.
+    pub funcs: Vec<[u8; 32]>,
+    /// Data segment leaves.
+    pub datas: Vec<[u8; 32]>,
+    /// Element segment leaves.
+    pub elems: Vec<[u8; 32]>,
+    /// The module root's fields.
+    pub fields: ModuleFields,
+    /// The module root.
+    pub root: [u8; 32],
+}
+
+impl ModuleTrees {
+    /// The trees of `m`.
+    pub fn new(m: &Module) -> Self {
+        let code = code_leaves(m);
+        let funcs: Vec<[u8; 32]> = m.funcs.iter().map(func_leaf).collect();
+        let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
+        let imports: Vec<[u8; 32]> = m.imports.iter().map(|i| keccak256_concat(&[i.module.as_bytes(), b"\0", i.name.as_bytes()])).collect();
+        let datas: Vec<[u8; 32]> = m.datas.iter().map(|d| data_leaf(&d.bytes)).collect();
+        let elems: Vec<[u8; 32]> = m.elems.iter().map(|e| elem_leaf(&e.items)).collect();
+        let fields = ModuleFields {
+            code_root: merkle::root(&code),
+            code_len: code.len() as u32,
+            funcs_root: merkle::root(&funcs),
+            funcs: funcs.len() as u32,
+            types_root: merkle::root(&types),
+            types: types.len() as u32,
+            imports_root: merkle::root(&imports),
+            data_root: merkle::root(&datas),
+            datas: datas.len() as u32,
+            elems_root: merkle::root(&elems),
+            elems: elems.len() as u32,
+            globals: m.globals.len() as u32,
+            tables: m.tables.len() as u32,
+        };
+        ModuleTrees { root: fields.hash(), code, funcs, datas, elems, fields }
     }
 }
 
 /// The commitment to a lowered module: everything of it a step may read.
 pub fn module_root(m: &Module) -> [u8; 32] {
-    module_fields(m).hash()
+    ModuleTrees::new(m).root
 }
 
 /// The memory's Merkle tree, kept between hashes so only written leaves are rehashed.
@@ -189,7 +210,8 @@ pub fn zeros() -> &'static [[u8; 32]; MEMORY_DEPTH + 1] {
     })
 }
 
-fn leaf_at(bytes: &[u8], i: usize) -> [u8; 32] {
+/// Memory leaf `i` (zero past the end).
+pub fn leaf_at(bytes: &[u8], i: usize) -> [u8; 32] {
     let mut l = [0u8; 32];
     let start = i * LEAF_SIZE as usize;
     if start < bytes.len() {
@@ -274,6 +296,24 @@ impl MemoryTree {
             root = merkle::node(&root, &z[h]);
         }
         root
+    }
+}
+
+impl MemoryTree {
+    /// The sibling path (bottom-up, [`MEMORY_DEPTH`] nodes) of leaf `index`, as of the last
+    /// [`MemoryTree::root`].
+    pub fn path(&self, bytes: &[u8], index: u64) -> Vec<[u8; 32]> {
+        let z = zeros();
+        (0..MEMORY_DEPTH)
+            .map(|h| {
+                let sib = ((index >> h) ^ 1) as usize;
+                if h == 0 {
+                    leaf_at(bytes, sib)
+                } else {
+                    self.layer(h).and_then(|l| l.get(sib)).copied().unwrap_or(z[h])
+                }
+            })
+            .collect()
     }
 }
 

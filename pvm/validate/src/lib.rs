@@ -18,7 +18,10 @@
 //!
 //! Every rejection names what is wrong: the import, the export, the instruction and where.
 
+mod cache;
 pub mod ticks;
+
+pub use cache::{KernelCache, KERNEL_CACHE_ENTRIES};
 
 use std::fmt;
 
