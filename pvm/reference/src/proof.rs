@@ -456,7 +456,8 @@ fn copy_indices(d: u64, s: u64, n: u64) -> (u64, u64) {
     if d <= s {
         (d, s)
     } else {
-        (d + n - 1, s + n - 1)
+        // n ≥ 1 in any real step; saturating keeps a made-up n = 0 from underflowing.
+        ((d + n).saturating_sub(1), (s + n).saturating_sub(1))
     }
 }
 
@@ -714,7 +715,7 @@ pub(crate) fn prove(
                 x.element(t, st(0) as u32 as u64);
             }
         }
-        Op::DataDrop | Op::ElemDrop => x.dropped(drop_index(instr, machine.data_dropped.len() as u32) as usize),
+        Op::DataDrop | Op::ElemDrop => x.dropped(drop_index(instr, machine.data_dropped.len() as u32).unwrap_or(0) as usize),
         Op::MemoryInit | Op::MemoryInitStep => {
             let seg = instr.imm as usize;
             let chunks = crate::state::data_chunks(&machine.module.datas[seg].bytes);
@@ -837,7 +838,8 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
     let entry = match entry {
         Some((e, path)) => {
             let i = (top.ok_or(bad("br_table index"))? as u32).min(instr.imm as u32);
-            check_code(m, &e, pre.record.pc + 1 + i, &path)?;
+            let at = pre.record.pc.checked_add(1).and_then(|a| a.checked_add(i)).ok_or(bad("br_table entry"))?;
+            check_code(m, &e, at, &path)?;
             Some(e)
         }
         None => None,
@@ -966,6 +968,9 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             };
         }
         Op::TableGet | Op::TableSet | Op::TableSize | Op::CallIndirect => {
+            if instr.op == Op::CallIndirect && k == 0 {
+                return Err(bad("stack values"));
+            }
             let t = if instr.op == Op::CallIndirect { crate::code::pair(instr.imm).1 } else { instr.imm as u32 };
             let (size, max, elems_root) = (r.u32()?, r.u32()?, r.h()?);
             let tpath = r.path(merkle::depth(m.tables as usize))?;
@@ -1052,13 +1057,13 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             if n == 0 {
                 stack.clear();
                 stack.push(result);
-                rec.pc += 1;
+                rec.pc = skip_step(rec.pc)?;
             }
         }
         Op::TableGrowStep => {
             let t = instr.imm as u32;
             let tw = read_table(r, m, &pre.record.tables_root, t)?;
-            let (v, n, result) = (stack[0], stack[1], stack[2]);
+            let (v, n, result) = (stack[0], stack[1] as u32 as u64, stack[2]);
             if result != u64::from(u32::MAX) {
                 let at = u64::from(tw.size).checked_sub(n).ok_or(bad("table grow step"))?;
                 let (_, path) = read_elem(r, &tw, at)?;
@@ -1090,7 +1095,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                     let (seg, t) = crate::code::pair(instr.imm);
                     let (len, _) = read_segment(r, m, seg)?;
                     let flag = r.u64()?;
-                    let fpath = r.path(merkle::depth((m.datas + m.elems) as usize))?;
+                    let fpath = r.path(merkle::depth(segments(m)))?;
                     let at = u64::from(m.datas) + u64::from(seg);
                     if merkle::root_from_path(&word(flag), at, &fpath) != pre.record.dropped_root {
                         return Err(bad("dropped flag"));
@@ -1105,11 +1110,11 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             }
             if n == 0 {
                 stack.clear();
-                rec.pc += 1;
+                rec.pc = skip_step(rec.pc)?;
             }
         }
         Op::TableFillStep | Op::TableCopyStep | Op::TableInitStep => {
-            let (d, src, n) = (stack[0] as u32 as u64, stack[1], stack[2]);
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1], stack[2] as u32 as u64);
             let (t, value, di) = match instr.op {
                 Op::TableFillStep => (instr.imm as u32, src, d),
                 Op::TableCopyStep => {
@@ -1150,11 +1155,11 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             }
         }
         Op::DataDrop | Op::ElemDrop => {
-            let count = m.datas + m.elems;
-            let at = drop_index(instr, m.datas);
+            let count = segments(m);
+            let at = drop_index(instr, m.datas).ok_or(bad("segment"))?;
             let flag = r.u64()?;
-            let path = r.path(merkle::depth(count as usize))?;
-            if at >= u64::from(count) || merkle::root_from_path(&word(flag), at, &path) != pre.record.dropped_root {
+            let path = r.path(merkle::depth(count))?;
+            if at >= count as u64 || merkle::root_from_path(&word(flag), at, &path) != pre.record.dropped_root {
                 return Err(bad("dropped flag"));
             }
             rec.dropped_root = merkle::root_from_path(&word(1), at, &path);
@@ -1171,7 +1176,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
             if instr.op == Op::MemoryInit {
                 let flag = r.u64()?;
-                let fpath = r.path(merkle::depth((m.datas + m.elems) as usize))?;
+                let fpath = r.path(merkle::depth(segments(m)))?;
                 if merkle::root_from_path(&word(flag), seg, &fpath) != pre.record.dropped_root {
                     return Err(bad("dropped flag"));
                 }
@@ -1181,7 +1186,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 }
                 if n == 0 {
                     stack.clear();
-                    rec.pc += 1;
+                    rec.pc = skip_step(rec.pc)?;
                 }
             } else {
                 let c = n.min(LEAF_SIZE);
@@ -1223,11 +1228,11 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             }
             if n == 0 {
                 stack.clear();
-                rec.pc += 1;
+                rec.pc = skip_step(rec.pc)?;
             }
         }
         Op::MemoryFillStep | Op::MemoryCopyStep => {
-            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2]);
+            let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
             let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
             let windows = bulk_windows(instr.op, d, src, n);
             let mut read = Vec::new();
@@ -1289,18 +1294,23 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
         }
         other => return Err(ProofError::NotProvable(format!("{other:?}"))),
     }
-    rec.stack_height = below + stack.len() as u32;
+    rec.stack_height = below.checked_add(stack.len() as u32).ok_or(bad("stack height"))?;
     rec.stack_hash = push_all(rest, &stack);
     Ok(Outcome::Running(rec))
 }
 
 /// The index of a segment's flag in the dropped list: data segments, then element segments.
-fn drop_index(instr: Instr, datas: u32) -> u64 {
+fn drop_index(instr: Instr, datas: u32) -> Option<u64> {
     if instr.op == Op::DataDrop {
-        instr.imm
+        Some(instr.imm)
     } else {
-        u64::from(datas) + instr.imm
+        u64::from(datas).checked_add(instr.imm)
     }
+}
+
+/// Data plus element segments: the length of the dropped list.
+fn segments(m: &ModuleFields) -> usize {
+    m.datas as usize + m.elems as usize
 }
 
 /// The memory windows a bulk step touches, as `(address, bytes)`: the source (copies) then the
@@ -1356,14 +1366,20 @@ fn write_window(indices: &[u64], paths: &[Vec<[u8; 32]>], bytes: &[u8]) -> [u8; 
     node
 }
 
+/// The instruction after a bulk instruction's step: a check with nothing to do skips it.
+fn skip_step(next: u32) -> Result<u32, ProofError> {
+    next.checked_add(1).ok_or(bad("program counter"))
+}
+
 /// A load or store: `false` if it traps (out of bounds).
 fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut Vec<u64>, instr: Instr) -> Result<bool, ProofError> {
     let op = instr.op;
     let n = access_size(op);
-    let ea = (stack[0] as u32 as u64) + instr.imm;
-    if ea + n > u64::from(pre.record.memory_pages) * PAGE_SIZE {
+    // Offsets of honest code are 32-bit; a made-up one past 64 bits is out of bounds too.
+    let end = (stack[0] as u32 as u64).checked_add(instr.imm).and_then(|ea| ea.checked_add(n));
+    let Some(ea) = end.filter(|e| *e <= u64::from(pre.record.memory_pages) * PAGE_SIZE).map(|e| e - n) else {
         return Ok(false);
-    }
+    };
     let (indices, mut bytes, paths) = read_window(r, &pre.record.memory_root, ea, n)?;
     let off = (ea - indices[0] * LEAF_SIZE) as usize;
     let len = n as usize;
@@ -1427,6 +1443,92 @@ mod tests {
                 assert_eq!(root_with_zero_tail(&params, count), crate::state::words_root(&all), "{p} of {count}");
             }
         }
+    }
+
+    /// A deterministic stream (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+            xs[(self.next() % xs.len() as u64) as usize]
+        }
+    }
+
+    /// Proofs about states nobody honest reaches (a pre-state is just a hash the caller
+    /// supplies, so anyone can make one up): every instruction, with extreme program counters,
+    /// stack heights, immediates and operands, any stack witness size and any tail. The
+    /// verifier answers each with a post-state or an error; it never panics (overflow checks
+    /// are on in tests, as in the debug builds nodes run). `PVM_FUZZ_ROUNDS=N` runs N rounds
+    /// instead of CI's 20,000.
+    #[test]
+    fn made_up_states_and_proofs_never_panic() {
+        let rounds: usize = std::env::var("PVM_FUZZ_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let extremes = [0u64, 1, 2, 31, 32, 33, 0xffff, 0x7fff_ffff, 0xffff_ffff, 0x1_0000_0000, u64::MAX - 1, u64::MAX];
+        let imms = [0u64, 1, 3, u64::from(u32::MAX), u64::MAX, Branch { target: u32::MAX, keep: 3, drop: 2 }.pack(), Branch { target: 0, keep: u16::MAX, drop: u16::MAX }.pack()];
+        let ctx = StepContext { tick_budget: u64::MAX };
+        let mut answered = 0;
+        for round in 0..rounds {
+            let op = crate::code::ALL_OPS[round % crate::code::ALL_OPS.len()];
+            let instr = Instr::new(op, rng.pick(&imms));
+            // The code: one leaf at `pc` in a list of `code_len`, the other leaves anything.
+            let code_len = rng.pick(&[1u32, 2, 7, 1 << 20, u32::MAX]);
+            let pc = rng.pick(&[0, code_len - 1, code_len.saturating_sub(2), code_len / 2]);
+            let code_path: Vec<[u8; 32]> = (0..merkle::depth(code_len as usize)).map(|i| [i as u8; 32]).collect();
+            let code_root = merkle::root_from_path(&instr.leaf(), u64::from(pc), &code_path);
+            let k = rng.pick(&[0usize, 1, 2, 3, 4, 7]);
+            let values: Vec<u64> = (0..k).map(|_| rng.pick(&extremes)).collect();
+            let rest = [rng.next() as u8; 32];
+            let record = Record {
+                status: STATUS_RUNNING,
+                run_tick: rng.pick(&[0, 5, u64::MAX - 2]),
+                pc,
+                stack_height: rng.pick(&[k as u32, k as u32 + 1, u32::MAX]),
+                stack_hash: push_all(rest, &values),
+                frame_depth: rng.pick(&[0, 1, 299, 300, u32::MAX]),
+                memory_pages: rng.pick(&[0, 1, 4096, u32::MAX]),
+                memory_max_pages: rng.pick(&[0, 4096, u32::MAX]),
+                ..Record::default()
+            };
+            let module = ModuleFields {
+                code_root,
+                code_len,
+                funcs: rng.pick(&[0, 1, u32::MAX]),
+                globals: rng.pick(&[0, 1, u32::MAX]),
+                tables: rng.pick(&[0, 1, u32::MAX]),
+                datas: rng.pick(&[0, 1, u32::MAX]),
+                elems: rng.pick(&[0, 1, u32::MAX]),
+                ..ModuleFields::default()
+            };
+            let header = Header { level: 1, tick: rng.pick(&[0, u64::MAX - 1]), durable_root: [1; 32], outbox_root: [2; 32], record, module };
+            let mut w = Writer::default();
+            w.header(&header);
+            w.u16(instr.op as u16);
+            w.u64(instr.imm);
+            w.path(&code_path);
+            if op == Op::BrTable && rng.next() % 2 == 0 {
+                // A made-up entry at some index, its path anything.
+                w.u16(rng.pick(&[Op::Br, Op::Return]) as u16);
+                w.u64(rng.pick(&imms));
+                w.path(&code_path);
+            }
+            w.u16(k as u16);
+            for v in &values {
+                w.u64(*v);
+            }
+            w.h(&rest);
+            let tail: Vec<u8> = (0..rng.next() % 1200).map(|_| rng.next() as u8).collect();
+            w.0.extend_from_slice(&tail);
+            let _ = verify_step(&header.state_hash(), &w.0, &ctx);
+            answered += 1;
+        }
+        assert_eq!(answered, rounds);
     }
 
     #[test]
