@@ -205,27 +205,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Trace { replay, tick, around } => match trace(&replay, tick, around) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Prove { replay, tick, out } => match prove(&replay, tick, &out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::States { replay, ticks } => match states(&replay, &ticks) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Trace { replay, tick, around } => replayed(trace(&replay, tick, around)),
+        Command::Prove { replay, tick, out } => replayed(prove(&replay, tick, &out)),
+        Command::States { replay, ticks } => replayed(states(&replay, &ticks)),
         Command::Run { kernel, inputs, preimages, json, state_dir, rollup } => {
             match run(&kernel, inputs.as_deref(), preimages.as_deref(), json, state_dir.as_deref(), &rollup) {
                 Ok(code) => code,
@@ -234,6 +216,17 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+/// The exit code of a replay command: 0, or 2 with the error on standard error.
+fn replayed(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

@@ -446,10 +446,6 @@ impl Pvm {
     /// machine: instruction, stack top, call depth and memory written at each.
     pub fn trace_run(&mut self, input: LevelInput, run: usize, from: u64, to: u64) -> Result<Vec<pvm_reference::TraceLine>, PvmError> {
         let (mut host, kernel, start) = self.run_start(input, run)?;
-        if from >= start.budget {
-            let error = pvm_reference::ReplayError::PastBudget { tick: from, budget: start.budget };
-            return Err(PvmError::Replay { level: start.level, run, error });
-        }
         pvm_reference::trace(&kernel, &mut host, start.budget, from, to).map_err(|error| PvmError::Replay { level: start.level, run, error })
     }
 

@@ -361,6 +361,9 @@ pub struct TraceLine {
 
 /// The ticks `[from, to)` of a run (`host` as the level driver left it before the run).
 pub fn trace(kernel: &Kernel, host: &mut HostState, budget: u64, from: u64, to: u64) -> Result<Vec<TraceLine>, ReplayError> {
+    if from >= budget {
+        return Err(ReplayError::PastBudget { tick: from, budget });
+    }
     let to = to.min(budget);
     let mut machine = kernel.fresh();
     let mut out = Vec::new();

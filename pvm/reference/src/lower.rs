@@ -324,6 +324,9 @@ pub fn lower(bytes: &[u8]) -> Result<Module, LowerError> {
                         TableInit::Expr(e) => eval_const(e, &m.globals)?,
                     };
                     let min = u32::try_from(table.ty.initial).map_err(|_| unsupported("table64"))?;
+                    if min > pvm_validate::LIMITS.max_table_elements {
+                        return Err(unsupported(format!("a table of {min} elements (the PVM allows {})", pvm_validate::LIMITS.max_table_elements)));
+                    }
                     m.tables.push(TableDecl { min, max: table.ty.maximum.map(|x| x.min(u64::from(u32::MAX)) as u32), init });
                 }
             }
@@ -332,6 +335,9 @@ pub fn lower(bytes: &[u8]) -> Result<Module, LowerError> {
                     let mem = mem.map_err(invalid)?;
                     if mem.memory64 || mem.shared {
                         return Err(unsupported("memory64 or shared memory"));
+                    }
+                    if mem.initial > u64::from(pvm_validate::LIMITS.max_memory_pages) {
+                        return Err(unsupported(format!("a memory of {} pages (the PVM allows {})", mem.initial, pvm_validate::LIMITS.max_memory_pages)));
                     }
                     m.memory = Some(MemoryDecl {
                         min: mem.initial.min(u64::from(u32::MAX)) as u32,
@@ -516,15 +522,17 @@ impl FuncLowering<'_> {
         Ok((b, if is_loop { None } else { Some(ctl_index) }))
     }
 
-    fn emit_branch(&mut self, op: Op, b: (Branch, Option<usize>)) {
-        let (branch, fixup) = b;
-        // A branch to the function's own label is a return.
-        if fixup == Some(0) && op == Op::Br {
-            self.emit(Op::Return, Branch { target: 0, ..branch }.pack());
-            return;
-        }
+    /// Emits a branch (`op` is `Br` or `BrIf`) to the label `fix` names, patched when the
+    /// label's end is reached; a branch to the function's own label is its return form
+    /// (`Return`, `ReturnIf`), a loop label needs no patch.
+    fn emit_branch(&mut self, op: Op, (branch, fix): (Branch, Option<usize>)) {
+        let op = match (fix, op) {
+            (Some(0), Op::BrIf) => Op::ReturnIf,
+            (Some(0), _) => Op::Return,
+            _ => op,
+        };
         let at = self.emit(op, branch.pack());
-        if let Some(ctl) = fixup {
+        if let Some(ctl) = fix.filter(|c| *c != 0) {
             self.ctl[ctl].fixups.push(at);
         }
     }
@@ -612,11 +620,8 @@ impl FuncLowering<'_> {
                 return Ok(());
             }
             O::BrIf { relative_depth } => {
-                let (br, fix) = self.branch_after_pop(v, relative_depth, 1)?;
-                let at = self.emit(if fix == Some(0) { Op::ReturnIf } else { Op::BrIf }, br.pack());
-                if let Some(ctl) = fix.filter(|c| *c != 0) {
-                    self.ctl[ctl].fixups.push(at);
-                }
+                let b = self.branch_after_pop(v, relative_depth, 1)?;
+                self.emit_branch(Op::BrIf, b);
                 return Ok(());
             }
             O::BrTable { ref targets } => {
@@ -628,13 +633,8 @@ impl FuncLowering<'_> {
                 }
                 all.push(targets.default());
                 for d in all {
-                    let (br, fix) = self.branch_after_pop(v, d, 1)?;
-                    let at = self.emit(if fix == Some(0) { Op::Return } else { Op::Br }, br.pack());
-                    if let Some(ctl) = fix {
-                        if ctl != 0 {
-                            self.ctl[ctl].fixups.push(at);
-                        }
-                    }
+                    let b = self.branch_after_pop(v, d, 1)?;
+                    self.emit_branch(Op::Br, b);
                 }
                 return Ok(());
             }

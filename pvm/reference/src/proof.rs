@@ -489,15 +489,36 @@ fn read_elem(r: &mut Reader<'_>, t: &TableWitness, i: u64) -> Result<(u64, Vec<[
     Ok((e, path))
 }
 
-/// An element segment's `u32 len ‖ items_root`, checked against the module.
-fn read_segment(r: &mut Reader<'_>, m: &ModuleFields, seg: u32) -> Result<(u32, [u8; 32]), ProofError> {
-    let (len, items_root) = (r.u32()?, r.h()?);
-    let path = r.path(merkle::depth(m.elems as usize))?;
-    let leaf = keccak256_concat(&[&len.to_be_bytes(), &items_root]);
-    if seg >= m.elems || merkle::root_from_path(&leaf, u64::from(seg), &path) != m.elems_root {
-        return Err(bad("element segment"));
+/// A segment's `u32 len ‖ root` at `seg` of a module list of `count`, checked.
+fn read_segment(r: &mut Reader<'_>, list_root: &[u8; 32], count: u32, seg: u64) -> Result<(u32, [u8; 32]), ProofError> {
+    let (len, root) = (r.u32()?, r.h()?);
+    let path = r.path(merkle::depth(count as usize))?;
+    let leaf = keccak256_concat(&[&len.to_be_bytes(), &root]);
+    if seg >= u64::from(count) || merkle::root_from_path(&leaf, seg, &path) != *list_root {
+        return Err(bad("segment"));
     }
-    Ok((len, items_root))
+    Ok((len, root))
+}
+
+/// Segment flag `at` of the dropped list (data segments, then element segments), checked.
+fn read_dropped(r: &mut Reader<'_>, pre: &Header, at: u64) -> Result<(u64, Vec<[u8; 32]>), ProofError> {
+    let count = segments(&pre.module);
+    let flag = r.u64()?;
+    let path = r.path(merkle::depth(count))?;
+    if at >= count as u64 || merkle::root_from_path(&word(flag), at, &path) != pre.record.dropped_root {
+        return Err(bad("dropped flag"));
+    }
+    Ok((flag, path))
+}
+
+/// Enters a defined function: its parameters (the stack values read, in order) and zeroed
+/// locals make the new top frame, which returns after the calling instruction.
+fn enter(rec: &mut Record, pre: &Header, params: Vec<u64>, target: CallTarget) {
+    let count = usize::from(target.params) + usize::from(target.locals);
+    let root = root_with_zero_tail(&params, count);
+    rec.frames_hash = frame_link(&pre.record.frames_hash, pre.record.pc + 1, count as u32, &root);
+    rec.frame_depth += 1;
+    rec.pc = target.entry;
 }
 
 /// The tables root after table `t` (checked as `tw`) gets `elems_root` and `size`.
@@ -902,13 +923,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             if pre.record.frame_depth >= pvm_validate::ticks::MAX_CALL_DEPTH {
                 return Ok(Outcome::Trapped(rec));
             }
-            let t = CallTarget::unpack(instr.imm);
-            let params = std::mem::take(&mut stack);
-            let count = usize::from(t.params) + usize::from(t.locals);
-            let root = root_with_zero_tail(&params, count);
-            rec.frames_hash = frame_link(&pre.record.frames_hash, pre.record.pc + 1, count as u32, &root);
-            rec.frame_depth += 1;
-            rec.pc = t.entry;
+            enter(&mut rec, pre, std::mem::take(&mut stack), CallTarget::unpack(instr.imm));
         }
         Op::Drop => {
             stack.pop();
@@ -1024,12 +1039,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                             return Err(bad("stack values"));
                         }
                         stack.pop();
-                        let params = std::mem::take(&mut stack);
-                        let count = usize::from(target.params) + usize::from(target.locals);
-                        let root = root_with_zero_tail(&params, count);
-                        rec.frames_hash = frame_link(&pre.record.frames_hash, pre.record.pc + 1, count as u32, &root);
-                        rec.frame_depth += 1;
-                        rec.pc = target.entry;
+                        enter(&mut rec, pre, std::mem::take(&mut stack), target);
                     }
                 }
             }
@@ -1093,13 +1103,8 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 }
                 _ => {
                     let (seg, t) = crate::code::pair(instr.imm);
-                    let (len, _) = read_segment(r, m, seg)?;
-                    let flag = r.u64()?;
-                    let fpath = r.path(merkle::depth(segments(m)))?;
-                    let at = u64::from(m.datas) + u64::from(seg);
-                    if merkle::root_from_path(&word(flag), at, &fpath) != pre.record.dropped_root {
-                        return Err(bad("dropped flag"));
-                    }
+                    let (len, _) = read_segment(r, &m.elems_root, m.elems, u64::from(seg))?;
+                    let (flag, _) = read_dropped(r, pre, u64::from(m.datas) + u64::from(seg))?;
                     let tw = read_table(r, m, &pre.record.tables_root, t)?;
                     let available = if flag != 0 { 0 } else { u64::from(len) };
                     src + n <= available && d + n <= u64::from(tw.size)
@@ -1126,7 +1131,7 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 }
                 _ => {
                     let (seg, t) = crate::code::pair(instr.imm);
-                    let (len, items_root) = read_segment(r, m, seg)?;
+                    let (len, items_root) = read_segment(r, &m.elems_root, m.elems, u64::from(seg))?;
                     let item = r.u64()?;
                     let si = src as u32 as u64;
                     let path = r.path(merkle::depth(len as usize))?;
@@ -1155,31 +1160,17 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
             }
         }
         Op::DataDrop | Op::ElemDrop => {
-            let count = segments(m);
             let at = drop_index(instr, m.datas).ok_or(bad("segment"))?;
-            let flag = r.u64()?;
-            let path = r.path(merkle::depth(count))?;
-            if at >= count as u64 || merkle::root_from_path(&word(flag), at, &path) != pre.record.dropped_root {
-                return Err(bad("dropped flag"));
-            }
+            let (_, path) = read_dropped(r, pre, at)?;
             rec.dropped_root = merkle::root_from_path(&word(1), at, &path);
         }
         Op::MemoryInit | Op::MemoryInitStep => {
             let seg = instr.imm;
-            let (seg_len, chunks_root) = (r.u32()?, r.h()?);
-            let dpath = r.path(merkle::depth(m.datas as usize))?;
-            let leaf = keccak256_concat(&[&seg_len.to_be_bytes(), &chunks_root]);
-            if seg >= u64::from(m.datas) || merkle::root_from_path(&leaf, seg, &dpath) != m.data_root {
-                return Err(bad("data segment"));
-            }
+            let (seg_len, chunks_root) = read_segment(r, &m.data_root, m.datas, seg)?;
             let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
             let (d, src, n) = (stack[0] as u32 as u64, stack[1] as u32 as u64, stack[2] as u32 as u64);
             if instr.op == Op::MemoryInit {
-                let flag = r.u64()?;
-                let fpath = r.path(merkle::depth(segments(m)))?;
-                if merkle::root_from_path(&word(flag), seg, &fpath) != pre.record.dropped_root {
-                    return Err(bad("dropped flag"));
-                }
+                let (flag, _) = read_dropped(r, pre, seg)?;
                 let available = if flag != 0 { 0 } else { u64::from(seg_len) };
                 if src + n > available || d + n > size {
                     return Ok(Outcome::Trapped(rec));

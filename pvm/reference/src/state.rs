@@ -184,11 +184,6 @@ impl ModuleTrees {
     }
 }
 
-/// The commitment to a lowered module: everything of it a step may read.
-pub fn module_root(m: &Module) -> [u8; 32] {
-    ModuleTrees::new(m).root
-}
-
 /// The memory's Merkle tree, kept between hashes so only written leaves are rehashed.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTree {
