@@ -94,3 +94,8 @@ pub fn bytes(seed: u64, n: usize) -> Vec<u8> {
         .collect()
 }
 
+
+/// Seeds a fuzz test runs: `PVM_FUZZ_SEEDS`, or CI's `default`.
+pub fn seeds(default: u64) -> u64 {
+    std::env::var("PVM_FUZZ_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
