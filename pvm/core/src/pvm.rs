@@ -129,6 +129,14 @@ pub struct LevelInput {
 }
 
 impl LevelInput {
+    /// Refuses a message over 4,096 bytes (the level cannot be run, or replayed).
+    fn check_sizes(&self) -> Result<(), PvmError> {
+        match self.messages.iter().enumerate().find(|(_, m)| m.len() > MAX_MESSAGE_SIZE) {
+            Some((index, m)) => Err(PvmError::MessageTooLarge { level: self.level, index, size: m.len() }),
+            None => Ok(()),
+        }
+    }
+
     /// The inbox of a level in the protocol's order (docs/protocol.md section 2).
     pub fn new(level: u32, info: protocol::InfoPerLevel, transfers: &[protocol::Transfer], externals: &[Vec<u8>]) -> Self {
         LevelInput { level, messages: protocol::inbox::level_messages(info, transfers, externals) }
@@ -385,9 +393,7 @@ impl Pvm {
         if input.level != expected {
             return Err(PvmError::UnexpectedLevel { expected, got: input.level });
         }
-        if let Some((index, m)) = input.messages.iter().enumerate().find(|(_, m)| m.len() > MAX_MESSAGE_SIZE) {
-            return Err(PvmError::MessageTooLarge { level: input.level, index, size: m.len() });
-        }
+        input.check_sizes()?;
         let committed = Tree::open(self.nodes.clone(), self.head.durable_root.0);
         let durable = std::mem::replace(&mut self.durable, committed);
         let level = input.level;
@@ -428,8 +434,7 @@ impl Pvm {
     /// before the level; the run itself is replayed on the reference machine, which hashes its
     /// whole state only at the ticks asked for.
     pub fn run_states(&mut self, input: LevelInput, run: usize, ticks: &[u64]) -> Result<Vec<pvm_reference::TickState>, PvmError> {
-        let (host, kernel, start) = self.run_start(input, run)?;
-        let mut host = host;
+        let (mut host, kernel, start) = self.run_start(input, run)?;
         let level = start.level;
         pvm_reference::replay(&kernel, &mut host, start, ticks).map_err(|error| PvmError::Replay { level, run, error })
     }
@@ -456,6 +461,7 @@ impl Pvm {
         if level == 0 || level > self.head.level {
             return Err(PvmError::UnknownLevel(level));
         }
+        input.check_sizes()?;
         let before = self.record(level - 1)?.ok_or(PvmError::UnknownLevel(level - 1))?;
         let host = HostState {
             durable: Tree::open(self.nodes.clone(), before.durable_root.0),
@@ -469,9 +475,10 @@ impl Pvm {
             return Err(PvmError::NoSuchRun { level, run, runs: 0 });
         };
         let hash = kernel.hash();
-        let reference = match self.replays.cached(&hash) {
-            Some(k) => k,
-            None => {
+        let reference = match (kernel, self.replays.cached(&hash)) {
+            // This PVM runs on the reference machine already: the kernel is lowered.
+            (LoadedKernel::Reference(k), _) | (_, Some(k)) => k,
+            _ => {
                 let bytes = host.durable.read_value(&key(keys::FALLBACK))?.unwrap_or_default();
                 self.replays.load(hash, &bytes).map_err(|e| PvmError::Engine { level, reason: format!("reference machine: {e}") })?
             }

@@ -292,6 +292,8 @@ fn run_states_are_consistent_and_bad_requests_are_errors() {
     assert!(err(pvm.run_states(input.clone(), 0, &[budget])).contains("past the run's budget"));
     assert!(err(pvm.run_states(input.clone(), 0, &[5, 3])).contains("increasing"));
     assert!(err(pvm.run_states(input.clone(), 1, &[0])).contains("there is no run 1"));
+    let oversized = LevelInput { level: 1, messages: vec![vec![1; 4097]] };
+    assert!(err(pvm.run_states(oversized, 0, &[0])).contains("messages are at most 4096"), "a level no run could have had is not replayed");
     let later = LevelInput::new(2, info(2), &[], &[]);
     assert!(err(pvm.run_states(later, 0, &[0])).contains("no state for level 2"));
 }
