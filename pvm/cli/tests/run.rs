@@ -214,6 +214,7 @@ fn trace_and_states_replay_a_run() {
         assert!(err.contains(what), "expected `{what}` in: {err}");
     };
     fails(with("states", &["--ticks", "1000000"]), "past the run's budget");
+    fails(with("trace", &["--tick", "500000", "--around", "18446744073709551615"]), "at most 100000");
     fails(with("states", &["--ticks", "5,4"]), "increasing");
     fails(with("states", &["--run", "7", "--ticks", "0"]), "there is no run 7");
     let mut args = vec!["states", "--kernel", k, "--inputs", &inp, "--level", "3", "--ticks", "0"];

@@ -189,6 +189,14 @@ pub enum ReplayError {
         /// The budget.
         budget: u64,
     },
+    /// A trace of more ticks than one is allowed to show.
+    #[error("a trace of {ticks} ticks; ask for at most {max} at a time")]
+    TraceTooLong {
+        /// Ticks asked for.
+        ticks: u64,
+        /// The most.
+        max: u64,
+    },
     /// The ticks must be given in increasing order.
     #[error("ticks must be increasing")]
     Unordered,
@@ -359,12 +367,18 @@ pub struct TraceLine {
     pub ended: Option<String>,
 }
 
+/// The most ticks one trace shows (each is a line of output and memory).
+pub const MAX_TRACE_TICKS: u64 = 100_000;
+
 /// The ticks `[from, to)` of a run (`host` as the level driver left it before the run).
 pub fn trace(kernel: &Kernel, host: &mut HostState, budget: u64, from: u64, to: u64) -> Result<Vec<TraceLine>, ReplayError> {
     if from >= budget {
         return Err(ReplayError::PastBudget { tick: from, budget });
     }
     let to = to.min(budget);
+    if to.saturating_sub(from) > MAX_TRACE_TICKS {
+        return Err(ReplayError::TraceTooLong { ticks: to - from, max: MAX_TRACE_TICKS });
+    }
     let mut machine = kernel.fresh();
     let mut out = Vec::new();
     let mut ended: Option<String> = None;

@@ -15,7 +15,7 @@ pub mod machine;
 pub mod proof;
 pub mod state;
 
-pub use engine::{outcome, prove, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine};
+pub use engine::{outcome, prove, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine, MAX_TRACE_TICKS};
 pub use proof::{verify_step, ProofError, StepContext};
 pub use lower::{lower, LowerError, Module};
 pub use machine::{Exit, Host, HostReturn, Machine, Memory, Trap};
