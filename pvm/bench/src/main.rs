@@ -202,10 +202,10 @@ fn dissection(budget: u64) -> Result<serde_json::Value> {
     // The proof of a tick deep in the run: replay to it, prove, check with the Rust verifier.
     let deep = budget - budget / 7;
     let t = Instant::now();
-    let p = pvm.prove_tick(LevelInput::new(1, info(1), &[], &[]), 0, deep)?;
+    let p = pvm.prove_tick(LevelInput::new(1, info(1), &[], &[]), 0, deep, None)?;
     let prove_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let post = pvm::verify_step(&p.pre.state_hash, &p.proof, &pvm::StepContext { tick_budget: budget })?;
+    let post = pvm::verify_step(&p.pre.state_hash, &p.proof, &pvm::StepContext::without_l1(budget, pvm.config().metadata))?;
     let verify_micros = t.elapsed().as_secs_f64() * 1e6;
     anyhow::ensure!(post == p.post.state_hash, "the verifier disagrees with the machine");
     println!("dissection: the proof of tick {deep} in {prove_seconds:.1} s ({} bytes), verified in {verify_micros:.0} µs", p.proof.len());

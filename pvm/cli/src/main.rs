@@ -242,6 +242,12 @@ fn level_input(level: u32, messages: Vec<Vec<u8>>) -> LevelInput {
     LevelInput { level, messages: all }
 }
 
+/// The messages the inputs file gives level `level`.
+fn inputs_of(args: &ReplayArgs, level: u32) -> Result<Vec<Vec<u8>>> {
+    let levels = inputs::parse(&std::fs::read_to_string(&args.inputs).with_context(|| format!("reading inputs {}", args.inputs.display()))?)?;
+    Ok(levels.get(level as usize - 1).cloned().unwrap_or_default())
+}
+
 /// A PVM that has processed `args.level`, running the inputs' levels it lacks (with progress
 /// on standard error), and that level's inbox.
 fn prepare(args: &ReplayArgs) -> Result<(Pvm, LevelInput, Option<tempfile::TempDir>)> {
@@ -295,10 +301,20 @@ fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
 
 fn prove(args: &ReplayArgs, tick: u64, out_path: &Path) -> Result<()> {
     let (mut pvm, input, _tmp) = prepare(args)?;
+    // No L1 here: the levels are posted to a synthetic one, a batch each, so that `read_input`
+    // steps can be proven against its accumulator (levels of another shape cannot be).
+    let mut l1 = pvm::SyntheticL1::new();
+    for level in 1..=args.level {
+        let messages = if level == args.level { input.messages.clone() } else { level_input(level, inputs_of(args, level)?).messages };
+        if let Err(e) = l1.post_level(level, &messages) {
+            tracing::debug!("level {level} is not an L1 level: {e}");
+        }
+    }
     let started = std::time::Instant::now();
-    let p = pvm.prove_tick(input, args.run, tick)?;
+    let p = pvm.prove_tick(input, args.run, tick, l1.level(args.level))?;
     let seconds = started.elapsed().as_secs_f64();
-    let ctx = pvm::StepContext { tick_budget: args.rollup.tick_budget };
+    let config = pvm.config();
+    let ctx = pvm::StepContext { tick_budget: config.tick_budget, metadata: config.metadata, inbox: &l1, preimages: config.preimages.as_ref() };
     let verified = pvm::verify_step(&p.pre.state_hash, &p.proof, &ctx).context("the Rust verifier rejects the proof")?;
     anyhow::ensure!(verified == p.post.state_hash, "the Rust verifier disagrees with the machine on tick {tick}");
     std::fs::write(out_path, &p.proof).with_context(|| format!("writing {}", out_path.display()))?;

@@ -440,11 +440,12 @@ impl Pvm {
     }
 
     /// The proof of tick `tick` of run `run` of the level `input`, with the states before and
-    /// after it (docs/pvm.md section 9.5; `pvm_reference::verify_step` checks it).
-    pub fn prove_tick(&mut self, input: LevelInput, run: usize, tick: u64) -> Result<pvm_reference::StepProof, PvmError> {
+    /// after it (docs/pvm.md section 9.5; `pvm_reference::verify_step` checks it). A
+    /// `read_input` step needs `l1`, where the level was posted on the L1.
+    pub fn prove_tick(&mut self, input: LevelInput, run: usize, tick: u64, l1: Option<&pvm_reference::LevelOnL1>) -> Result<pvm_reference::StepProof, PvmError> {
         let (mut host, kernel, start) = self.run_start(input, run)?;
         let level = start.level;
-        pvm_reference::prove(&kernel, &mut host, start, tick).map_err(|error| PvmError::Replay { level, run, error })
+        pvm_reference::prove(&kernel, &mut host, start, tick, l1).map_err(|error| PvmError::Replay { level, run, error })
     }
 
     /// The ticks `[from, to)` of run `run` of the level `input`, executed on the reference

@@ -1,16 +1,18 @@
 //! One-step proofs round trip: for ticks spread over runs of real kernels (the example
 //! kernels, kernels at the machine's edges, random kernels), `verify_step(pre, prove(t))` is
 //! the state the reference machine reaches after tick `t`, and a proof changed in any byte is
-//! rejected or gives another state. Steps this version does not prove yet (host calls, tables,
-//! bulk memory, the run's last tick) are counted, not hidden.
+//! rejected or gives another state. Host calls are proven against a synthetic L1 holding the
+//! level (its accumulator and delayed-message hashes) and the preimage pages the kernel reveals.
+//! Steps this version does not prove yet (the run's last tick) are counted, not hidden.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use protocol::{Address, Hash32, InfoPerLevel, RollupMetadata};
-use pvm::{verify_step, LevelInput, ProofError, Pvm, PvmConfig, PvmError, ReplayError, StepContext};
+use protocol::{Address, Hash32, InfoPerLevel, RollupMetadata, Transfer};
+use pvm::{verify_step, LevelInput, PreimageMap, ProofError, Pvm, PvmConfig, PvmError, ReplayError, StepContext, SyntheticL1};
 
 fn info(level: u32) -> InfoPerLevel {
     InfoPerLevel { timestamp_ms: u64::from(level), block_hash: Hash32([level as u8; 32]) }
@@ -37,25 +39,44 @@ struct Tally {
 }
 
 /// Proves `samples` ticks of run 0 of level 1 of `kernel`, spread over the ticks it really
-/// executed, plus the first and a padding tick.
+/// executed (every one when it executed no more), plus the first and a padding tick.
 fn round_trip(name: &str, kernel: &[u8], externals: &[Vec<u8>], samples: usize, tally: &mut Tally, rng: &mut Rng) -> bool {
+    round_trip_with(name, kernel, &[], externals, PreimageMap::default(), samples, tally, rng)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn round_trip_with(
+    name: &str,
+    kernel: &[u8],
+    transfers: &[Transfer],
+    externals: &[Vec<u8>],
+    pages: PreimageMap,
+    samples: usize,
+    tally: &mut Tally,
+    rng: &mut Rng,
+) -> bool {
     let budget = 50_000_000;
+    let pages = Arc::new(pages);
     let mut config = PvmConfig::new(RollupMetadata { address: Address([7; 20]), origination_level: 1 });
     config.tick_budget = budget;
+    config.preimages = pages.clone();
+    let metadata = config.metadata;
     let dir = tempfile::tempdir().unwrap();
     let Ok(mut pvm) = Pvm::create(dir.path(), kernel, config) else { return false };
-    let input = LevelInput::new(1, info(1), &[], externals);
+    let input = LevelInput::new(1, info(1), transfers, externals);
+    let mut l1 = SyntheticL1::new();
+    l1.post_level(1, &input.messages).unwrap();
     let o = pvm.run_level(input.clone()).unwrap();
     let used = o.runs[0].metered_ticks.max(1);
-    let mut ticks: Vec<u64> = (0..samples).map(|_| rng.next() % used).collect();
+    let mut ticks: Vec<u64> = if used as usize <= samples { (0..used).collect() } else { (0..samples).map(|_| rng.next() % used).collect() };
     // The first tick, the last real one (the return, or the trap), the first and the last
     // padding tick that can be proven.
     ticks.extend([0, used - 1, used, budget - 2]);
     // A run that used its whole budget: its last tick is the driver's (not provable yet).
     ticks.retain(|t| *t < budget - 1);
-    let ctx = StepContext { tick_budget: budget };
+    let ctx = StepContext { tick_budget: budget, metadata, inbox: &l1, preimages: pages.as_ref() };
     for t in ticks {
-        let p = match pvm.prove_tick(input.clone(), 0, t) {
+        let p = match pvm.prove_tick(input.clone(), 0, t, l1.level(1)) {
             Ok(p) => p,
             Err(PvmError::Replay { error: ReplayError::Proof(ProofError::NotProvable(what)), .. }) => {
                 *tally.not_provable.entry(what).or_default() += 1;
@@ -88,11 +109,19 @@ fn round_trip(name: &str, kernel: &[u8], externals: &[Vec<u8>], samples: usize, 
     true
 }
 
-/// The instruction of a running step's proof (right after the fixed header).
+/// The instruction of a running step's proof (right after the fixed header); for a host call,
+/// the host function.
 fn op_at(proof: &[u8]) -> String {
     let h = pvm_reference::proof::HEADER_SIZE;
     let code = u16::from_be_bytes([proof[h], proof[h + 1]]);
-    pvm_reference::code::ALL_OPS.iter().find(|o| **o as u16 == code).map_or(format!("{code:#x}"), |o| format!("{o:?}"))
+    let op = pvm_reference::code::ALL_OPS.iter().find(|o| **o as u16 == code);
+    if op == Some(&pvm_reference::code::Op::HostCall) {
+        let imm = u64::from_be_bytes(proof[h + 2..h + 10].try_into().unwrap());
+        if let Some(t) = pvm_reference::code::HostTarget::unpack(imm) {
+            return format!("HostCall {}", t.func.map_or("?", |f| f.name()));
+        }
+    }
+    op.map_or(format!("{code:#x}"), |o| format!("{o:?}"))
 }
 
 fn built(name: &str) -> Vec<u8> {
@@ -202,6 +231,7 @@ fn proofs_round_trip_and_tampering_is_caught() {
         &mut tally,
         &mut rng,
     );
+    host_calls(&mut tally, &mut rng);
     eprintln!("{} steps proven ({random} random kernels), {} tampered proofs rejected", tally.proven, tally.tampered);
     for (class, (n, max)) in &tally.bytes {
         eprintln!("  {class:>20}: {n:>4} proofs, at most {max} bytes");
@@ -210,5 +240,97 @@ fn proofs_round_trip_and_tampering_is_caught() {
         eprintln!("  not provable yet: {what} ({n})");
     }
     assert!(tally.proven >= 600, "{} steps proven", tally.proven);
+    for f in pvm_host::HostFn::ALL {
+        assert!(tally.bytes.contains_key(&format!("HostCall {}", f.name())), "no proof of a {} step", f.name());
+    }
     assert!(random >= n / 2, "{random} of {n} random kernels");
 }
+
+/// A kernel calling every host function, through `call_indirect` too, with good and bad
+/// arguments: reads of every message kind (delayed transfers and transactions), values over
+/// one chunk, copies and moves of subtrees, enumeration, read-only keys, reveals, the outbox.
+fn host_calls(tally: &mut Tally, rng: &mut Rng) {
+    let mut pages = PreimageMap::default();
+    let page: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    let hash = pages.add(page);
+    let hash_data: String = hash.0.iter().map(|b| format!("\\{b:02x}")).collect();
+    let kernel = wat::parse_str(format!(
+        r#"(module
+          (import "smart_rollup_core" "read_input" (func $read_input (param i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "write_output" (func $write_output (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "write_debug" (func $write_debug (param i32 i32)))
+          (import "smart_rollup_core" "store_has" (func $store_has (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_delete" (func $store_delete (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_copy" (func $store_copy (param i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_move" (func $store_move (param i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_read" (func $store_read (param i32 i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_write" (func $store_write (param i32 i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_value_size" (func $store_value_size (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_list_size" (func $store_list_size (param i32 i32) (result i64)))
+          (import "smart_rollup_core" "store_get_nth_key" (func $store_get_nth_key (param i32 i32 i64 i32 i32) (result i32)))
+          (import "smart_rollup_core" "reveal_preimage" (func $reveal_preimage (param i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "reveal_metadata" (func $reveal_metadata (param i32 i32) (result i32)))
+          (type $ptrlen (func (param i32 i32) (result i32)))
+          (table 2 funcref) (elem (i32.const 0) $store_has $write_output)
+          (memory 2) (export "memory" (memory 0))
+          (data (i32.const 0) "/a/b") (data (i32.const 16) "/a/c") (data (i32.const 32) "/x")
+          (data (i32.const 48) "/readonly/kernel/env/reboot_counter") (data (i32.const 100) "/bad key")
+          (data (i32.const 120) "/a") (data (i32.const 130) "/x/y") (data (i32.const 140) "/nothing")
+          (data (i32.const 200) "{hash_data}") (data (i32.const 240) "\01")
+          (func (export "kernel_run") (local $n i32)
+            ;; a destination past the end of memory: -6, the message stays unread
+            (drop (call $read_input (i32.const 300) (i32.const 304) (i32.const 131070) (i32.const 4096)))
+            (loop $in
+              (local.set $n (call $read_input (i32.const 301) (i32.const 306) (i32.const 1030) (i32.const 4096)))
+              (if (i32.gt_s (local.get $n) (i32.const 0)) (then
+                (drop (call $store_write (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 1030) (local.get $n)))
+                (drop (call $write_output (i32.const 1030) (local.get $n)))
+                (br $in))))
+            (drop (call $store_write (i32.const 32) (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 4096)))
+            (drop (call $store_write (i32.const 32) (i32.const 2) (i32.const 4096) (i32.const 5) (i32.const 4096)))
+            (drop (call $store_write (i32.const 32) (i32.const 2) (i32.const 100000) (i32.const 5) (i32.const 1)))
+            (drop (call $store_write (i32.const 32) (i32.const 2) (i32.const 0) (i32.const 5) (i32.const 5000)))
+            (drop (call $store_read (i32.const 32) (i32.const 2) (i32.const 1000) (i32.const 5000) (i32.const 3000)))
+            (drop (call $store_read (i32.const 48) (i32.const 35) (i32.const 0) (i32.const 5000) (i32.const 4)))
+            (drop (call $store_read (i32.const 140) (i32.const 8) (i32.const 0) (i32.const 5000) (i32.const 4)))
+            (drop (call $store_has (i32.const 120) (i32.const 2)))
+            (drop (call $store_has (i32.const 140) (i32.const 8)))
+            (drop (call $store_has (i32.const 100) (i32.const 8)))
+            (drop (call $store_has (i32.const 0) (i32.const 300)))
+            (drop (call $store_has (i32.const 131070) (i32.const 10)))
+            (drop (call $store_copy (i32.const 120) (i32.const 2) (i32.const 130) (i32.const 4)))
+            (drop (call $store_copy (i32.const 140) (i32.const 8) (i32.const 130) (i32.const 4)))
+            (drop (call $store_copy (i32.const 120) (i32.const 2) (i32.const 48) (i32.const 35)))
+            (drop (call $store_move (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 4)))
+            (drop (call $store_move (i32.const 48) (i32.const 35) (i32.const 16) (i32.const 4)))
+            (drop (call $store_value_size (i32.const 32) (i32.const 2)))
+            (drop (call $store_value_size (i32.const 140) (i32.const 8)))
+            (drop (call $store_list_size (i32.const 32) (i32.const 2)))
+            (drop (call $store_get_nth_key (i32.const 32) (i32.const 2) (i64.const 0) (i32.const 7000) (i32.const 10)))
+            (drop (call $store_get_nth_key (i32.const 32) (i32.const 2) (i64.const 1) (i32.const 7000) (i32.const 10)))
+            (drop (call $store_get_nth_key (i32.const 32) (i32.const 2) (i64.const -1) (i32.const 7000) (i32.const 10)))
+            (drop (call $store_get_nth_key (i32.const 32) (i32.const 2) (i64.const 9) (i32.const 7000) (i32.const 10)))
+            (drop (call $store_delete (i32.const 48) (i32.const 35)))
+            (drop (call $store_delete (i32.const 16) (i32.const 4)))
+            (drop (call $reveal_preimage (i32.const 200) (i32.const 33) (i32.const 8000) (i32.const 4096)))
+            (drop (call $reveal_preimage (i32.const 200) (i32.const 32) (i32.const 8000) (i32.const 4096)))
+            (drop (call $reveal_preimage (i32.const 240) (i32.const 33) (i32.const 8000) (i32.const 4096)))
+            (drop (call $reveal_preimage (i32.const 200) (i32.const 33) (i32.const 131000) (i32.const 4096)))
+            (drop (call $reveal_metadata (i32.const 400) (i32.const 24)))
+            (drop (call $reveal_metadata (i32.const 131060) (i32.const 24)))
+            (call $write_debug (i32.const 0) (i32.const 10))
+            (call $write_debug (i32.const 131000) (i32.const 1000))
+            (drop (call $write_output (i32.const 0) (i32.const 5000)))
+            (drop (call $write_output (i32.const 131000) (i32.const 100)))
+            (drop (call_indirect (type $ptrlen) (i32.const 120) (i32.const 2) (i32.const 0)))
+            (drop (call_indirect (type $ptrlen) (i32.const 0) (i32.const 4) (i32.const 1)))))"#
+    ))
+    .unwrap();
+    let transfers = [
+        Transfer { sender: Address([3; 20]), value: protocol::Wei([5; 32]), payload: vec![9; 100] },
+        Transfer { sender: Address([4; 20]), value: protocol::Wei([0; 32]), payload: vec![] },
+    ];
+    let externals = [vec![1; 700], vec![2; 3], vec![]];
+    assert!(round_trip_with("host calls", &kernel, &transfers, &externals, pages, 2000, tally, rng));
+}
+

@@ -278,3 +278,21 @@ impl Decoded {
         }
     }
 }
+
+/// The hash of the node whose stored encoding is `bytes` (docs/pvm.md section 5.1: directory,
+/// trie and chunk nodes are stored as their preimage; a value as its length and either its one
+/// chunk or its chunk hashes), or `None` if the bytes are not a node encoding. With it, a set of
+/// stored nodes that arrives from elsewhere (a one-step proof) is its own content-addressed store.
+pub fn stored_node_hash(bytes: &[u8]) -> Option<Hash> {
+    Some(match Decoded::parse(bytes)? {
+        Decoded::Value { len, inline, chunks } => {
+            let root = match inline {
+                Some(b) if b.is_empty() => ZERO,
+                Some(b) => keccak256_concat(&[&[TAG_CHUNK], &b]),
+                None => protocol::merkle::root(&chunks),
+            };
+            keccak256_concat(&[&[TAG_VALUE], &len.to_be_bytes(), &root])
+        }
+        _ => protocol::hash::keccak256(bytes),
+    })
+}

@@ -237,6 +237,11 @@ impl Tree {
         Tree { root: self.root.clone(), loader: Loader { store: self.loader.store.clone(), cache: NodeCache::new(1024) } }
     }
 
+    /// The store its committed nodes are loaded from.
+    pub fn store(&self) -> Arc<dyn NodeStore> {
+        self.loader.store.clone()
+    }
+
     /// The tree as it is now.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(self.root.clone())

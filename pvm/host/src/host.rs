@@ -7,7 +7,7 @@ use protocol::reveal::RevealHash;
 use protocol::RollupMetadata;
 use pvm_durable::{AccessError, DurableError, Key, KeyError, Tree};
 
-use crate::abi::{HostError, MAX_IO_SIZE, REVEAL_HASH_SIZE};
+use crate::abi::{HostError, HostFn, MAX_IO_SIZE, REVEAL_HASH_SIZE};
 use crate::memory::GuestMemory;
 use crate::reveal::PreimageSource;
 
@@ -134,28 +134,67 @@ fn access(e: AccessError) -> Result<HostError, Abort> {
     })
 }
 
+/// `read_input(level_ptr, id_ptr, dst, max_bytes)` given the message it would return (`None`
+/// once the level is exhausted) and that message's id: the result, and whether the message was
+/// consumed. [`HostState::read_input`] and the one-step verifier, which knows only the one
+/// message its proof shows, both call it.
+pub fn read_message(mem: &mut impl GuestMemory, level: u32, id: u32, msg: Option<&[u8]>, args: [u32; 4]) -> (i32, bool) {
+    let [level_ptr, id_ptr, dst, max_bytes] = args;
+    let Some(msg) = msg else { return (0, false) };
+    let n = msg.len().min(max_bytes as usize);
+    if !mem.contains(dst, n as u64) || !mem.contains(level_ptr, 4) || !mem.contains(id_ptr, 4) {
+        return (HostError::MemoryInvalidAccess.code(), false);
+    }
+    let wrote = mem
+        .write(dst, &msg[..n])
+        .and_then(|_| mem.write(level_ptr, &level.to_le_bytes()))
+        .and_then(|_| mem.write(id_ptr, &id.to_le_bytes()));
+    if wrote.is_err() {
+        return (HostError::MemoryInvalidAccess.code(), false);
+    }
+    (n as i32, true)
+}
+
 impl HostState {
+    /// Calls host function `func`, imported in its `variant`-th form of
+    /// [`HostFn::signatures`], with the wasm arguments `args` (first argument first; `i32`s
+    /// zero-extended). Returns the wasm result, if the form has one (an `i32` zero-extended).
+    /// Every engine, and the one-step verifier, dispatches through here.
+    pub fn call(&mut self, func: HostFn, variant: usize, args: &[u64], mem: &mut impl GuestMemory) -> HostResult<Option<u64>> {
+        let a = |i: usize| args.get(i).copied().unwrap_or(0) as u32;
+        let r32 = |r: HostResult| r.map(|v| Some(u64::from(v as u32)));
+        match (func, variant) {
+            (HostFn::ReadInput, _) => r32(self.read_input(mem, a(0), a(1), a(2), a(3))),
+            (HostFn::WriteOutput, _) => r32(self.write_output(mem, a(0), a(1))),
+            (HostFn::WriteDebug, 0) => self.write_debug(mem, a(0), a(1)).map(|_| None),
+            (HostFn::WriteDebug, _) => r32(self.write_debug(mem, a(0), a(1))),
+            (HostFn::StoreHas, _) => r32(self.store_has(mem, a(0), a(1))),
+            (HostFn::StoreDelete, _) => r32(self.store_delete(mem, a(0), a(1))),
+            (HostFn::StoreCopy, _) => r32(self.store_copy(mem, a(0), a(1), a(2), a(3))),
+            (HostFn::StoreMove, _) => r32(self.store_move(mem, a(0), a(1), a(2), a(3))),
+            (HostFn::StoreRead, _) => r32(self.store_read(mem, a(0), a(1), a(2), a(3), a(4))),
+            (HostFn::StoreWrite, _) => r32(self.store_write(mem, a(0), a(1), a(2), a(3), a(4))),
+            (HostFn::StoreValueSize, _) => r32(self.store_value_size(mem, a(0), a(1))),
+            (HostFn::StoreListSize, _) => self.store_list_size(mem, a(0), a(1)).map(|v| Some(v as u64)),
+            (HostFn::StoreGetNthKey, _) => r32(self.store_get_nth_key(mem, a(0), a(1), args.get(2).copied().unwrap_or(0) as i64, a(3), a(4))),
+            (HostFn::RevealPreimage, 0) => r32(self.reveal_preimage(mem, a(0), a(1), a(2))),
+            (HostFn::RevealPreimage, _) => r32(self.reveal_preimage_sized(mem, a(0), a(1), a(2), a(3))),
+            (HostFn::RevealMetadata, _) => r32(self.reveal_metadata(mem, a(0), a(1))),
+        }
+    }
+
     /// `read_input(level_ptr, id_ptr, dst, max_bytes) -> i32`: moves the next message of the
     /// level to `dst` (at most `max_bytes` of it: a longer message is truncated, and consumed all
     /// the same), its level to `level_ptr` and its id to `id_ptr` (i32, little-endian). Returns
     /// the bytes written, or 0 once the level's inbox is exhausted. If any of the three ranges is
     /// outside memory it returns -6 and the message stays unread.
     pub fn read_input(&mut self, mem: &mut impl GuestMemory, level_ptr: u32, id_ptr: u32, dst: u32, max_bytes: u32) -> HostResult {
-        let Some(msg) = self.inbox.messages.get(self.inbox.next) else { return Ok(0) };
-        let n = msg.len().min(max_bytes as usize);
-        if !mem.contains(dst, n as u64) || !mem.contains(level_ptr, 4) || !mem.contains(id_ptr, 4) {
-            return err(HostError::MemoryInvalidAccess);
+        let msg = self.inbox.messages.get(self.inbox.next).map(Vec::as_slice);
+        let (ret, consumed) = read_message(mem, self.inbox.level, self.inbox.next as u32, msg, [level_ptr, id_ptr, dst, max_bytes]);
+        if consumed {
+            self.inbox.next += 1;
         }
-        let id = self.inbox.next as u32;
-        let wrote = mem
-            .write(dst, &msg[..n])
-            .and_then(|_| mem.write(level_ptr, &self.inbox.level.to_le_bytes()))
-            .and_then(|_| mem.write(id_ptr, &id.to_le_bytes()));
-        if wrote.is_err() {
-            return err(HostError::MemoryInvalidAccess);
-        }
-        self.inbox.next += 1;
-        Ok(n as i32)
+        Ok(ret)
     }
 
     /// `write_output(src, num_bytes) -> i32`: appends the bytes to the level's outbox. -7 over

@@ -18,7 +18,7 @@ mod reveal;
 mod run;
 
 pub use abi::{HostError, HostFn, Signature, ValType};
-pub use host::{Abort, DebugLog, HostState, LevelInbox};
+pub use host::{read_message, Abort, DebugLog, HostState, LevelInbox};
 pub use memory::{GuestMemory, OutOfBounds, VecMemory};
 pub use run::{Failure, RunOutcome, RunReport};
 pub use reveal::{NoPreimages, PreimageDir, PreimageMap, PreimageSource};

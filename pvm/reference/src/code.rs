@@ -359,6 +359,38 @@ impl CallTarget {
     }
 }
 
+/// A host call immediate: `import (u32) ‖ function (u16) ‖ form (u16)`, where `function` is the
+/// host function's code (its position in `pvm_host::HostFn::ALL`, docs/pvm.md section 3.2 order)
+/// and `form` the index of the signature it was imported with in `HostFn::signatures`. Lowering
+/// resolves the import's name once, so a step (and the L1) reads what to call from the code leaf.
+/// An import that names no host function (possible only outside the PVM's validation, as in the
+/// spec testsuite's harness) has function code `0xffff` and cannot be proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostTarget {
+    /// The import's index.
+    pub import: u32,
+    /// The host function (`None`: an import the PVM does not define).
+    pub func: Option<pvm_host::HostFn>,
+    /// Which of its signatures.
+    pub form: u16,
+}
+
+impl HostTarget {
+    /// Packs it into an immediate.
+    pub fn pack(self) -> u64 {
+        let code = self.func.and_then(|func| pvm_host::HostFn::ALL.iter().position(|f| *f == func)).unwrap_or(0xffff) as u64;
+        (u64::from(self.import) << 32) | (code << 16) | u64::from(self.form)
+    }
+
+    /// Unpacks an immediate; `None` if it names no host function or no signature of it.
+    pub fn unpack(imm: u64) -> Option<Self> {
+        let func = *pvm_host::HostFn::ALL.get(((imm >> 16) as u16) as usize)?;
+        let form = imm as u16;
+        func.signatures().get(usize::from(form))?;
+        Some(HostTarget { import: (imm >> 32) as u32, func: Some(func), form })
+    }
+}
+
 /// Two 32-bit indices in one immediate (`hi ‖ lo`): `call_indirect` (type, table),
 /// `table.copy` (destination, source), `table.init` (segment, table).
 #[inline(always)]

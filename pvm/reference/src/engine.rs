@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use pvm_host::{Failure, HostFn, HostState, RunOutcome, RunReport};
+use pvm_host::{Failure, HostState, RunOutcome, RunReport};
 use pvm_validate::{HostImport, KernelCache, KernelInfo, LoadError};
 
 use crate::lower::{lower, Module};
@@ -117,27 +117,7 @@ pub struct KernelHost<'a> {
 impl Host for KernelHost<'_> {
     fn call(&mut self, index: u32, args: &[u64], m: &mut Memory) -> HostReturn {
         let Some(import) = self.imports.get(index as usize) else { return HostReturn::Trap(format!("no import {index}")) };
-        let a = |i: usize| args.get(i).copied().unwrap_or(0) as u32;
-        let h = &mut *self.state;
-        let r32 = |r: Result<i32, pvm_host::Abort>| r.map(|v| Some(u64::from(v as u32)));
-        let result = match (import.func, import.signature) {
-            (HostFn::ReadInput, _) => r32(h.read_input(m, a(0), a(1), a(2), a(3))),
-            (HostFn::WriteOutput, _) => r32(h.write_output(m, a(0), a(1))),
-            (HostFn::WriteDebug, 0) => h.write_debug(m, a(0), a(1)).map(|_| None),
-            (HostFn::WriteDebug, _) => r32(h.write_debug(m, a(0), a(1))),
-            (HostFn::StoreHas, _) => r32(h.store_has(m, a(0), a(1))),
-            (HostFn::StoreDelete, _) => r32(h.store_delete(m, a(0), a(1))),
-            (HostFn::StoreCopy, _) => r32(h.store_copy(m, a(0), a(1), a(2), a(3))),
-            (HostFn::StoreMove, _) => r32(h.store_move(m, a(0), a(1), a(2), a(3))),
-            (HostFn::StoreRead, _) => r32(h.store_read(m, a(0), a(1), a(2), a(3), a(4))),
-            (HostFn::StoreWrite, _) => r32(h.store_write(m, a(0), a(1), a(2), a(3), a(4))),
-            (HostFn::StoreValueSize, _) => r32(h.store_value_size(m, a(0), a(1))),
-            (HostFn::StoreListSize, _) => h.store_list_size(m, a(0), a(1)).map(|v| Some(v as u64)),
-            (HostFn::StoreGetNthKey, _) => r32(h.store_get_nth_key(m, a(0), a(1), args.get(2).copied().unwrap_or(0) as i64, a(3), a(4))),
-            (HostFn::RevealPreimage, 0) => r32(h.reveal_preimage(m, a(0), a(1), a(2))),
-            (HostFn::RevealPreimage, _) => r32(h.reveal_preimage_sized(m, a(0), a(1), a(2), a(3))),
-            (HostFn::RevealMetadata, _) => r32(h.reveal_metadata(m, a(0), a(1))),
-        };
+        let result = self.state.call(import.func, import.signature, args, m);
         match result {
             Ok(v) => HostReturn::Value(v),
             Err(abort) => HostReturn::Abort(abort),
@@ -333,15 +313,15 @@ pub struct StepProof {
 }
 
 /// Replays a run to `tick` and proves that tick (`host` as the level driver left it before
-/// the run).
-pub fn prove(kernel: &Kernel, host: &mut HostState, start: RunStart, tick: u64) -> Result<StepProof, ReplayError> {
+/// the run). A `read_input` step needs `l1`, where the level was posted.
+pub fn prove(kernel: &Kernel, host: &mut HostState, start: RunStart, tick: u64, l1: Option<&crate::hostcall::LevelOnL1>) -> Result<StepProof, ReplayError> {
     check_ticks(&start, &[tick])?;
     let mut r = Replayer::new(kernel, host, start);
     r.advance(tick)?;
     let pre = r.state(tick);
     let ctx = r.context(tick);
     let durable_root = r.host.durable.root_hash();
-    let proof = crate::proof::prove(&mut r.machine, kernel.trees(), &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget)
+    let proof = crate::proof::prove(&mut r.machine, kernel.trees(), &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget, r.host, l1)
         .map_err(ReplayError::Proof)?;
     r.advance(tick + 1)?;
     let post = r.state(tick + 1);

@@ -10,12 +10,14 @@
 
 pub mod code;
 mod engine;
+mod hostcall;
 pub mod lower;
 pub mod machine;
 pub mod proof;
 pub mod state;
 
 pub use engine::{outcome, prove, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine, MAX_TRACE_TICKS};
-pub use proof::{verify_step, ProofError, StepContext};
+pub use hostcall::{L1Inbox, LevelOnL1, NoL1, StepContext, SyntheticL1};
+pub use proof::{verify_step, ProofError};
 pub use lower::{lower, LowerError, Module};
 pub use machine::{Exit, Host, HostReturn, Machine, Memory, Trap};

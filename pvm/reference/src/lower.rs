@@ -12,7 +12,7 @@ use wasmparser::{
     FuncValidatorAllocations, Operator, Parser, Payload, TableInit, TypeRef, ValidPayload, Validator,
 };
 
-use crate::code::{pack_pair, Branch, CallTarget, Instr, Op};
+use crate::code::{pack_pair, Branch, CallTarget, HostTarget, Instr, Op};
 
 /// The null reference, as a stack value. A reference to function `f` is `f + 1` (an external
 /// reference `n`, in the spec tests, `n + 1`), so zeroed locals and table slots are null.
@@ -47,8 +47,8 @@ fn unsupported(what: impl Into<String>) -> LowerError {
 /// A function of the module: imported (a host function) or defined (lowered code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FuncBody {
-    /// The `n`-th import.
-    Import(u32),
+    /// An import: a host function.
+    Import(HostTarget),
     /// Lowered code.
     Code(CallTarget),
 }
@@ -301,7 +301,9 @@ pub fn lower(bytes: &[u8]) -> Result<Module, LowerError> {
                         return Err(unsupported(format!("import {}.{} has a floating-point type", import.module, import.name)));
                     }
                     let type_id = type_ids[t as usize];
-                    m.funcs.push(Func { body: FuncBody::Import(m.imports.len() as u32), type_id });
+                    let arity = type_arity.get(t as usize).copied().ok_or_else(|| LowerError::Invalid("import type".into()))?;
+                    let host = host_target(m.imports.len() as u32, import.name, arity);
+                    m.funcs.push(Func { body: FuncBody::Import(host), type_id });
                     m.imports.push(Import { module: import.module.to_string(), name: import.name.to_string(), type_id });
                 }
             }
@@ -644,7 +646,7 @@ impl FuncLowering<'_> {
             }
             // Checked: the operator is validated after it is lowered.
             O::Call { function_index } => match self.m.funcs.get(function_index as usize).ok_or_else(|| LowerError::Invalid("function index".into()))?.body {
-                FuncBody::Import(i) => (Op::HostCall, u64::from(i)),
+                FuncBody::Import(h) => (Op::HostCall, h.pack()),
                 FuncBody::Code(t) => {
                     if function_index as usize >= func {
                         // Not lowered yet (or itself: its entry is already known, but keep one path).
@@ -836,5 +838,18 @@ impl FuncLowering<'_> {
 
     fn type_id(&self, module_type: u32) -> Result<u32, LowerError> {
         self.type_ids.get(module_type as usize).copied().ok_or_else(|| LowerError::Invalid("type index".into()))
+    }
+}
+
+/// The host function an import names, in the form its type selects (validation has checked
+/// that there is one for every kernel).
+fn host_target(import: u32, name: &str, (params, results): (u32, u32)) -> HostTarget {
+    let resolved = pvm_host::HostFn::from_name(name).and_then(|func| {
+        let form = func.signatures().iter().position(|s| s.params.len() as u32 == params && s.results.len() as u32 == results)?;
+        Some((func, form as u16))
+    });
+    match resolved {
+        Some((func, form)) => HostTarget { import, func: Some(func), form },
+        None => HostTarget { import, func: None, form: 0 },
     }
 }

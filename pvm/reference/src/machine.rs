@@ -525,8 +525,8 @@ impl Machine {
                     }
                     match f.body {
                         FuncBody::Code(t) => self.push_frame(t, pc + 1),
-                        FuncBody::Import(index) => {
-                            if let Some(exit) = self.host_call(host, index)? {
+                        FuncBody::Import(h) => {
+                            if let Some(exit) = self.host_call(host, h.import)? {
                                 return Ok(exit);
                             }
                         }
@@ -536,7 +536,7 @@ impl Machine {
                     if self.frames.len() >= MAX_CALL_DEPTH as usize {
                         return Err(Trap::CallStackExhausted);
                     }
-                    if let Some(exit) = self.host_call(host, imm as u32)? {
+                    if let Some(exit) = self.host_call(host, (imm >> 32) as u32)? {
                         return Ok(exit);
                     }
                 }

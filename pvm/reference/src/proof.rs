@@ -11,19 +11,14 @@
 use protocol::hash::keccak256_concat;
 use protocol::merkle;
 
-use crate::code::{Branch, CallTarget, Instr, Op};
+use crate::code::{Branch, CallTarget, HostTarget, Instr, Op};
 use crate::machine::{Machine, LEAF_SIZE, PAGE_SIZE};
 use crate::state::{
     pvm_root, state_hash, word, zeros, MemoryTree, ModuleFields, ModuleTrees, Record, RunContext, MEMORY_DEPTH, STATUS_FAILED,
     STATUS_RETURNED, STATUS_RUNNING,
 };
 
-/// What the verifier knows besides the proof: the rollup's constants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepContext {
-    /// Ticks per run.
-    pub tick_budget: u64,
-}
+pub use crate::hostcall::StepContext;
 
 /// Why a proof is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,9 +38,18 @@ pub enum ProofError {
     /// A step this version cannot prove yet (it names the instruction or transition).
     #[error("not provable yet: {0}")]
     NotProvable(String),
+    /// A `read_input` step needs to know where its level was posted on the L1.
+    #[error("no inbox evidence: {0}")]
+    NoInboxEvidence(String),
+    /// A `reveal_preimage` step needs a page the preimage oracle does not hold: upload it first.
+    #[error("the preimage oracle has no page {0}: upload it, then verify again")]
+    MissingPreimage(String),
+    /// The preimage oracle failed or served a wrong page.
+    #[error("preimage oracle: {0}")]
+    Aborted(String),
 }
 
-fn bad(what: &'static str) -> ProofError {
+pub(crate) fn bad(what: &'static str) -> ProofError {
     ProofError::Witness(what)
 }
 
@@ -54,13 +58,13 @@ pub const HEADER_SIZE: usize = 76 + 305 + 220;
 
 /// The pre-state header: the PVM fields of section 6 and the machine record of 9.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Header {
-    level: u32,
-    tick: u64,
-    durable_root: [u8; 32],
-    outbox_root: [u8; 32],
-    record: Record,
-    module: ModuleFields,
+pub(crate) struct Header {
+    pub(crate) level: u32,
+    pub(crate) tick: u64,
+    pub(crate) durable_root: [u8; 32],
+    pub(crate) outbox_root: [u8; 32],
+    pub(crate) record: Record,
+    pub(crate) module: ModuleFields,
 }
 
 impl Header {
@@ -71,25 +75,25 @@ impl Header {
 }
 
 #[derive(Default)]
-struct Writer(Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    fn h(&mut self, v: &[u8; 32]) {
+    pub(crate) fn h(&mut self, v: &[u8; 32]) {
         self.0.extend_from_slice(v);
     }
-    fn path(&mut self, p: &[[u8; 32]]) {
+    pub(crate) fn path(&mut self, p: &[[u8; 32]]) {
         for h in p {
             self.h(h);
         }
@@ -137,12 +141,18 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     b: &'a [u8],
     at: usize,
 }
 
 impl Reader<'_> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&[u8], ProofError> {
+        let end = self.at.checked_add(n).ok_or(ProofError::Truncated(self.at))?;
+        let s = self.b.get(self.at..end).ok_or(ProofError::Truncated(self.at))?;
+        self.at = end;
+        Ok(s)
+    }
     fn take<const N: usize>(&mut self) -> Result<[u8; N], ProofError> {
         let s = self.b.get(self.at..self.at + N).ok_or(ProofError::Truncated(self.at))?;
         self.at += N;
@@ -150,22 +160,22 @@ impl Reader<'_> {
         out.copy_from_slice(s);
         Ok(out)
     }
-    fn u8(&mut self) -> Result<u8, ProofError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, ProofError> {
         Ok(self.take::<1>()?[0])
     }
-    fn u16(&mut self) -> Result<u16, ProofError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, ProofError> {
         Ok(u16::from_be_bytes(self.take()?))
     }
-    fn u32(&mut self) -> Result<u32, ProofError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, ProofError> {
         Ok(u32::from_be_bytes(self.take()?))
     }
-    fn u64(&mut self) -> Result<u64, ProofError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, ProofError> {
         Ok(u64::from_be_bytes(self.take()?))
     }
-    fn h(&mut self) -> Result<[u8; 32], ProofError> {
+    pub(crate) fn h(&mut self) -> Result<[u8; 32], ProofError> {
         self.take()
     }
-    fn path(&mut self, n: usize) -> Result<Vec<[u8; 32]>, ProofError> {
+    pub(crate) fn path(&mut self, n: usize) -> Result<Vec<[u8; 32]>, ProofError> {
         (0..n).map(|_| self.h()).collect()
     }
     fn header(&mut self) -> Result<Header, ProofError> {
@@ -274,6 +284,7 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         Op::BrIfZero => 1,
         Op::BrTable => 1 + entry.map_or(0, |e| branch(e.imm)),
         Op::Call => usize::from(CallTarget::unpack(instr.imm).params),
+        Op::HostCall => host_params(instr.imm).unwrap_or(0),
         Op::Drop | Op::LocalSet | Op::LocalTee | Op::GlobalSet | Op::MemoryGrow | Op::RefIsNull => 1,
         Op::Select | Op::MemoryFill | Op::MemoryFillStep | Op::MemoryCopy | Op::MemoryCopyStep | Op::MemoryInit | Op::MemoryInitStep => 3,
         op if is_load(op) => 1,
@@ -281,6 +292,12 @@ fn stack_needs(instr: Instr, top: Option<u64>, entry: Option<Instr>) -> usize {
         op if is_unary(op) => 1,
         _ => 2,
     }
+}
+
+/// The parameters of the host function a host-call immediate names.
+fn host_params(imm: u64) -> Option<usize> {
+    let t = HostTarget::unpack(imm)?;
+    Some(t.func?.signatures()[usize::from(t.form)].params.len())
 }
 
 fn is_load(op: Op) -> bool {
@@ -325,14 +342,6 @@ fn access_size(op: Op) -> u64 {
         Op::I32Load | Op::I64Load32S | Op::I64Load32U | Op::I32Store | Op::I64Store32 => 4,
         _ => 8,
     }
-}
-
-/// Whether this version proves the instruction (host calls are not yet).
-fn provable(op: Op) -> bool {
-    !matches!(
-        op,
-        Op::HostCall
-    )
 }
 
 /// The numeric instructions: the verifier's own implementation (the machine has another,
@@ -526,15 +535,22 @@ fn set_table(tw: &TableWitness, t: u32, size: u32, elems_root: &[u8; 32]) -> [u8
     merkle::root_from_path(&crate::state::table_leaf_of(size, tw.max, elems_root), u64::from(t), &tw.path)
 }
 
-/// Whether a `call_indirect` about to execute calls a host function.
-fn indirect_host_call(machine: &Machine, instr: Instr) -> bool {
+/// The host function a `call_indirect` about to execute calls, if it calls one.
+fn indirect_host_call(machine: &Machine, instr: Instr) -> Option<HostTarget> {
     let (ty, t) = crate::code::pair(instr.imm);
     let callee = (|| {
         let i = *machine.stack.last()? as u32 as usize;
         let e = *machine.tables.get(t as usize)?.elems.get(i)?;
         machine.module.funcs.get(e.checked_sub(1)? as usize).copied()
     })();
-    matches!(callee, Some(f) if f.type_id == ty && matches!(f.body, crate::lower::FuncBody::Import(_)) && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize)
+    match callee {
+        Some(crate::lower::Func { body: crate::lower::FuncBody::Import(h), type_id })
+            if type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize =>
+        {
+            Some(h)
+        }
+        _ => None,
+    }
 }
 
 /// The witnesses of a proof, written from the machine paused before the step.
@@ -626,6 +642,8 @@ pub(crate) fn prove(
     durable_root: [u8; 32],
     outbox_root: [u8; 32],
     budget: u64,
+    host: &pvm_host::HostState,
+    l1: Option<&crate::hostcall::LevelOnL1>,
 ) -> Result<Vec<u8>, ProofError> {
     let record = machine.record(tree, ctx);
     let header = Header { level, tick, durable_root, outbox_root, record, module: trees.fields };
@@ -641,12 +659,7 @@ pub(crate) fn prove(
     let machine = &*machine;
     let pc = machine.pc as usize;
     let instr = machine.module.code[pc];
-    if !provable(instr.op) {
-        return Err(ProofError::NotProvable(format!("{:?}", instr.op)));
-    }
-    if instr.op == Op::CallIndirect && indirect_host_call(machine, instr) {
-        return Err(ProofError::NotProvable("a host call through call_indirect".into()));
-    }
+    let indirect_host = if instr.op == Op::CallIndirect { indirect_host_call(machine, instr) } else { None };
     w.u16(instr.op as u16);
     w.u64(instr.imm);
     w.path(&merkle::proof(&trees.code, pc).unwrap_or_default());
@@ -661,7 +674,9 @@ pub(crate) fn prove(
     } else {
         None
     };
-    let k = if instr.op == Op::CallIndirect {
+    let k = if let Some(h) = indirect_host {
+        1 + host_params(h.pack()).unwrap_or(0)
+    } else if instr.op == Op::CallIndirect {
         1 + indirect_callee(machine, instr).map_or(0, |t| usize::from(t.params))
     } else {
         stack_needs(instr, top, entry)
@@ -697,6 +712,14 @@ pub(crate) fn prove(
                     x.w.path(&merkle::proof(&trees.funcs, f).unwrap_or_default());
                 }
             }
+            if let Some(h) = indirect_host {
+                let args = &machine.stack[len - k..len - 1];
+                crate::hostcall::prove(&mut x.w, machine.memory.bytes(), x.tree, host, h, args, level, l1)?;
+            }
+        }
+        Op::HostCall if machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize => {
+            let h = HostTarget::unpack(instr.imm).ok_or_else(|| ProofError::NotProvable("a call of an import the PVM does not define".into()))?;
+            crate::hostcall::prove(&mut x.w, machine.memory.bytes(), x.tree, host, h, &machine.stack[len - k..], level, l1)?;
         }
         Op::TableGrow | Op::TableFill => x.table(instr.imm as u32),
         Op::TableGrowStep => {
@@ -765,7 +788,7 @@ pub(crate) fn prove(
 
 /// Executes one tick from its proof alone: checks that the proof's pre-state hashes to
 /// `pre_state_hash`, applies the step and returns the post-state hash.
-pub fn verify_step(pre_state_hash: &[u8; 32], proof: &[u8], ctx: &StepContext) -> Result<[u8; 32], ProofError> {
+pub fn verify_step(pre_state_hash: &[u8; 32], proof: &[u8], ctx: &StepContext<'_>) -> Result<[u8; 32], ProofError> {
     let mut r = Reader { b: proof, at: 0 };
     let pre = r.header()?;
     if pre.state_hash() != *pre_state_hash {
@@ -782,7 +805,7 @@ pub fn verify_step(pre_state_hash: &[u8; 32], proof: &[u8], ctx: &StepContext) -
         STATUS_RETURNED | STATUS_FAILED => return finish(&r, post),
         _ => return Err(bad("status")),
     }
-    let outcome = step(&mut r, &pre, post.record)?;
+    let outcome = step(&mut r, &pre, post.record, &mut post.durable_root, ctx)?;
     post.record = match outcome {
         Outcome::Running(rec) => rec,
         Outcome::Returned(rec) => rec.without_instance(STATUS_RETURNED),
@@ -837,13 +860,10 @@ fn adjust(stack: &mut Vec<u64>, imm: u64) {
 }
 
 /// One running step: `rec` is the post-record so far (counters advanced).
-fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, ProofError> {
+fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record, durable: &mut [u8; 32], ctx: &StepContext<'_>) -> Result<Outcome, ProofError> {
     let m = &pre.module;
     let (instr, path) = read_instr(r, m)?;
     check_code(m, &instr, pre.record.pc, &path)?;
-    if !provable(instr.op) {
-        return Err(ProofError::NotProvable(format!("{:?}", instr.op)));
-    }
     // `br_table`'s entry comes next; which entry is checked once the index is known.
     let entry = if instr.op == Op::BrTable { Some(read_instr(r, m)?) } else { None };
     let k = r.u16()? as usize;
@@ -1031,8 +1051,19 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                         if ty != crate::code::pair(instr.imm).0 || pre.record.frame_depth >= pvm_validate::ticks::MAX_CALL_DEPTH {
                             return trap(rec);
                         }
+                        let callee = u64::from_be_bytes(fleaf[1..9].try_into().unwrap_or_default());
                         if fleaf[0] != 0 {
-                            return Err(ProofError::NotProvable("a host call through call_indirect".into()));
+                            let h = HostTarget::unpack(callee).ok_or(bad("host function"))?;
+                            if k != 1 + host_params(callee).unwrap_or(0) {
+                                return Err(bad("stack values"));
+                            }
+                            stack.pop();
+                            let result = crate::hostcall::verify(r, pre, &mut rec, durable, h, &stack, ctx)?;
+                            stack.clear();
+                            stack.extend(result);
+                            rec.stack_height = below.checked_add(stack.len() as u32).ok_or(bad("stack height"))?;
+                            rec.stack_hash = push_all(rest, &stack);
+                            return Ok(Outcome::Running(rec));
                         }
                         let target = CallTarget::unpack(u64::from_be_bytes(fleaf[1..9].try_into().unwrap_or_default()));
                         if k != 1 + usize::from(target.params) {
@@ -1283,6 +1314,15 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record) -> Result<Outcome, Pr
                 Err(()) => return Ok(Outcome::Trapped(rec)),
             }
         }
+        Op::HostCall => {
+            let h = HostTarget::unpack(instr.imm).ok_or(bad("host function"))?;
+            if pre.record.frame_depth >= pvm_validate::ticks::MAX_CALL_DEPTH {
+                return Ok(Outcome::Trapped(rec));
+            }
+            let result = crate::hostcall::verify(r, pre, &mut rec, durable, h, &stack, ctx)?;
+            stack.clear();
+            stack.extend(result);
+        }
         other => return Err(ProofError::NotProvable(format!("{other:?}"))),
     }
     rec.stack_height = below.checked_add(stack.len() as u32).ok_or(bad("stack height"))?;
@@ -1463,7 +1503,7 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let extremes = [0u64, 1, 2, 31, 32, 33, 0xffff, 0x7fff_ffff, 0xffff_ffff, 0x1_0000_0000, u64::MAX - 1, u64::MAX];
         let imms = [0u64, 1, 3, u64::from(u32::MAX), u64::MAX, Branch { target: u32::MAX, keep: 3, drop: 2 }.pack(), Branch { target: 0, keep: u16::MAX, drop: u16::MAX }.pack()];
-        let ctx = StepContext { tick_budget: u64::MAX };
+        let ctx = StepContext::without_l1(u64::MAX, protocol::RollupMetadata { address: Default::default(), origination_level: 0 });
         let mut answered = 0;
         for round in 0..rounds {
             let op = crate::code::ALL_OPS[round % crate::code::ALL_OPS.len()];

@@ -91,9 +91,9 @@ impl ModuleFields {
 pub fn func_leaf(f: &crate::lower::Func) -> [u8; 32] {
     let mut leaf = [0u8; 32];
     match f.body {
-        FuncBody::Import(i) => {
+        FuncBody::Import(h) => {
             leaf[0] = 1;
-            leaf[1..5].copy_from_slice(&i.to_be_bytes());
+            leaf[1..9].copy_from_slice(&h.pack().to_be_bytes());
         }
         FuncBody::Code(t) => leaf[1..9].copy_from_slice(&t.pack().to_be_bytes()),
     }
@@ -295,6 +295,14 @@ impl MemoryTree {
 }
 
 impl MemoryTree {
+    /// The node at height `h` (0: a leaf) and index `i`, as of the last [`MemoryTree::root`].
+    pub fn node(&self, bytes: &[u8], h: usize, i: u64) -> [u8; 32] {
+        if h == 0 {
+            return leaf_at(bytes, i as usize);
+        }
+        self.layer(h).and_then(|l| l.get(i as usize)).copied().unwrap_or(zeros()[h])
+    }
+
     /// The sibling path (bottom-up, [`MEMORY_DEPTH`] nodes) of leaf `index`, as of the last
     /// [`MemoryTree::root`].
     pub fn path(&self, bytes: &[u8], index: u64) -> Vec<[u8; 32]> {

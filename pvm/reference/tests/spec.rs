@@ -165,7 +165,7 @@ fn call(instances: &[Instance], instance: usize, func: u32, args: &[u64]) -> Res
     let inst = &instances[instance];
     let f = *inst.module.funcs.get(func as usize).ok_or_else(|| CallError::Other(format!("no function {func}")))?;
     if let FuncBody::Import(i) = f.body {
-        return match inst.targets[i as usize] {
+        return match inst.targets[i.import as usize] {
             Target::Print => Ok(Vec::new()),
             Target::Func { instance, func } => call(instances, instance, func, args),
         };
