@@ -242,17 +242,15 @@ fn level_input(level: u32, messages: Vec<Vec<u8>>) -> LevelInput {
     LevelInput { level, messages: all }
 }
 
-/// The messages the inputs file gives level `level`.
-fn inputs_of(args: &ReplayArgs, level: u32) -> Result<Vec<Vec<u8>>> {
-    let levels = inputs::parse(&std::fs::read_to_string(&args.inputs).with_context(|| format!("reading inputs {}", args.inputs.display()))?)?;
-    Ok(levels.get(level as usize - 1).cloned().unwrap_or_default())
+/// The inputs file's levels.
+fn read_inputs(args: &ReplayArgs) -> Result<Vec<Vec<Vec<u8>>>> {
+    Ok(inputs::parse(&std::fs::read_to_string(&args.inputs).with_context(|| format!("reading inputs {}", args.inputs.display()))?)?)
 }
 
 /// A PVM that has processed `args.level`, running the inputs' levels it lacks (with progress
 /// on standard error), and that level's inbox.
-fn prepare(args: &ReplayArgs) -> Result<(Pvm, LevelInput, Option<tempfile::TempDir>)> {
+fn prepare(args: &ReplayArgs, levels: &[Vec<Vec<u8>>]) -> Result<(Pvm, LevelInput, Option<tempfile::TempDir>)> {
     let bytes = read_kernel(&args.kernel)?;
-    let levels = inputs::parse(&std::fs::read_to_string(&args.inputs).with_context(|| format!("reading inputs {}", args.inputs.display()))?)?;
     anyhow::ensure!(args.level >= 1, "levels are numbered from 1");
     let Some(messages) = levels.get(args.level as usize - 1).cloned() else {
         anyhow::bail!("the inputs have {} levels; there is no level {}", levels.len(), args.level)
@@ -274,7 +272,7 @@ fn prepare(args: &ReplayArgs) -> Result<(Pvm, LevelInput, Option<tempfile::TempD
 }
 
 fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
-    let (mut pvm, input, _tmp) = prepare(args)?;
+    let (mut pvm, input, _tmp) = prepare(args, &read_inputs(args)?)?;
     let lines = pvm.trace_run(input, args.run, tick.saturating_sub(around), tick.saturating_add(around).saturating_add(1))?;
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -300,13 +298,13 @@ fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
 }
 
 fn prove(args: &ReplayArgs, tick: u64, out_path: &Path) -> Result<()> {
-    let (mut pvm, input, _tmp) = prepare(args)?;
+    let levels = read_inputs(args)?;
+    let (mut pvm, input, _tmp) = prepare(args, &levels)?;
     // No L1 here: the levels are posted to a synthetic one, a batch each, so that `read_input`
     // steps can be proven against its accumulator (levels of another shape cannot be).
     let mut l1 = pvm::SyntheticL1::new();
-    for level in 1..=args.level {
-        let messages = if level == args.level { input.messages.clone() } else { level_input(level, inputs_of(args, level)?).messages };
-        if let Err(e) = l1.post_level(level, &messages) {
+    for (level, messages) in (1..=args.level).zip(levels) {
+        if let Err(e) = l1.post_level(level, &level_input(level, messages).messages) {
             tracing::debug!("level {level} is not an L1 level: {e}");
         }
     }
@@ -328,7 +326,7 @@ fn prove(args: &ReplayArgs, tick: u64, out_path: &Path) -> Result<()> {
 }
 
 fn states(args: &ReplayArgs, ticks: &[u64]) -> Result<()> {
-    let (mut pvm, input, _tmp) = prepare(args)?;
+    let (mut pvm, input, _tmp) = prepare(args, &read_inputs(args)?)?;
     let started = std::time::Instant::now();
     let states = pvm.run_states(input, args.run, ticks)?;
     eprintln!("{} states in {:.2} s", states.len(), started.elapsed().as_secs_f64());

@@ -320,8 +320,7 @@ pub fn prove(kernel: &Kernel, host: &mut HostState, start: RunStart, tick: u64, 
     r.advance(tick)?;
     let pre = r.state(tick);
     let ctx = r.context(tick);
-    let durable_root = r.host.durable.root_hash();
-    let proof = crate::proof::prove(&mut r.machine, kernel.trees(), &mut r.tree, &ctx, start.level, pre.tick, durable_root, start.outbox_root, start.budget, r.host, l1)
+    let proof = crate::proof::prove(&mut r.machine, kernel.trees(), &mut r.tree, &ctx, start.level, pre.tick, start.outbox_root, start.budget, r.host, l1)
         .map_err(ReplayError::Proof)?;
     r.advance(tick + 1)?;
     let post = r.state(tick + 1);

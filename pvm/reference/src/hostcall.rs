@@ -503,7 +503,7 @@ fn write_input(w: &mut Writer, level: u32, inbox: &LevelInbox, l1: &LevelOnL1) -
         w.u32(msg.len() as u32);
         w.0.extend_from_slice(msg);
     } else if id >= 2 && id - 2 - delayed < u64::from(record.tx_count) {
-        let first_tx = 2 + delayed as usize;
+        let first_tx = usize::try_from(delayed).unwrap_or(usize::MAX).saturating_add(2);
         let txs: Vec<[u8; 32]> = inbox.messages.iter().skip(first_tx).take(record.tx_count as usize).map(|m| keccak256(m.get(1..).unwrap_or_default())).collect();
         if merkle::root(&txs) != record.tx_root.0 {
             return Err(no("its external messages are not the record's transactions"));
@@ -519,10 +519,10 @@ fn write_input(w: &mut Writer, level: u32, inbox: &LevelInbox, l1: &LevelOnL1) -
 // ---------------------------------------------------------------------------------------------
 // The step.
 
-/// A host state around `durable` for one call: the outbox so far (only its length matters to a
-/// call), the rollup's metadata and the pages the call may reveal.
-fn host_for(durable: Tree, outbox: Vec<Vec<u8>>, preimages: Arc<dyn PreimageSource>, metadata: RollupMetadata) -> HostState {
-    HostState { durable, inbox: LevelInbox::default(), outbox, debug: Default::default(), preimages, metadata }
+/// A host state around `durable` for one call: `outbox_count` messages in the outbox (a call
+/// sees only how many there are), the rollup's metadata and the pages the call may reveal.
+fn host_for(durable: Tree, outbox_count: usize, preimages: Arc<dyn PreimageSource>, metadata: RollupMetadata) -> HostState {
+    HostState { durable, inbox: LevelInbox::default(), outbox: vec![Vec::new(); outbox_count], debug: Default::default(), preimages, metadata }
 }
 
 /// The 33-byte reveal hash a `reveal_preimage` call names, if it reads one (the page it needs).
@@ -573,7 +573,7 @@ pub(crate) fn prove(
         let msg = host.inbox.messages.get(host.inbox.next).map(Vec::as_slice);
         read_message(&mut mem, level, host.inbox.next as u32, msg, [a(0), a(1), a(2), a(3)]);
     } else {
-        let mut scratch = host_for(Tree::open(store.clone(), root), host.outbox.clone(), host.preimages.clone(), host.metadata);
+        let mut scratch = host_for(Tree::open(store.clone(), root), host.outbox.len(), host.preimages.clone(), host.metadata);
         scratch.call(func, usize::from(target.form), args, &mut mem).map_err(abort_error)?;
     }
     let touched: Vec<u64> = mem.leaves.borrow().keys().copied().collect();
@@ -638,7 +638,7 @@ pub(crate) fn verify(
                 pages.0.insert(h, page);
             }
         }
-        let mut host = host_for(Tree::open(store.clone(), pre.durable_root), vec![Vec::new(); count], Arc::new(pages), ctx.metadata);
+        let mut host = host_for(Tree::open(store.clone(), pre.durable_root), count, Arc::new(pages), ctx.metadata);
         let result = host.call(func, usize::from(target.form), args, &mut mem).map_err(abort_error)?;
         *durable = host.durable.root_hash();
         if host.outbox.len() > count {

@@ -446,17 +446,14 @@ fn leaves_of(ea: u64, n: u64) -> Vec<u64> {
     (first..=last).collect()
 }
 
-/// The function a `call_indirect` about to execute calls, when it calls defined code (not
-/// when it traps or calls a host function).
-fn indirect_callee(machine: &Machine, instr: Instr) -> Option<CallTarget> {
+/// What a `call_indirect` about to execute calls (defined code or a host function), when the
+/// call happens (not when it traps).
+fn indirect_call(machine: &Machine, instr: Instr) -> Option<crate::lower::FuncBody> {
     let (ty, t) = crate::code::pair(instr.imm);
     let i = *machine.stack.last()? as u32 as usize;
     let e = *machine.tables.get(t as usize)?.elems.get(i)?;
     let f = machine.module.funcs.get(e.checked_sub(1)? as usize)?;
-    match f.body {
-        crate::lower::FuncBody::Code(target) if f.type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize => Some(target),
-        _ => None,
-    }
+    (f.type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize).then_some(f.body)
 }
 
 /// The (destination, source) elements a `table.copy` step moves: the first ones forwards, the
@@ -533,24 +530,6 @@ fn enter(rec: &mut Record, pre: &Header, params: Vec<u64>, target: CallTarget) {
 /// The tables root after table `t` (checked as `tw`) gets `elems_root` and `size`.
 fn set_table(tw: &TableWitness, t: u32, size: u32, elems_root: &[u8; 32]) -> [u8; 32] {
     merkle::root_from_path(&crate::state::table_leaf_of(size, tw.max, elems_root), u64::from(t), &tw.path)
-}
-
-/// The host function a `call_indirect` about to execute calls, if it calls one.
-fn indirect_host_call(machine: &Machine, instr: Instr) -> Option<HostTarget> {
-    let (ty, t) = crate::code::pair(instr.imm);
-    let callee = (|| {
-        let i = *machine.stack.last()? as u32 as usize;
-        let e = *machine.tables.get(t as usize)?.elems.get(i)?;
-        machine.module.funcs.get(e.checked_sub(1)? as usize).copied()
-    })();
-    match callee {
-        Some(crate::lower::Func { body: crate::lower::FuncBody::Import(h), type_id })
-            if type_id == ty && machine.frames.len() < pvm_validate::ticks::MAX_CALL_DEPTH as usize =>
-        {
-            Some(h)
-        }
-        _ => None,
-    }
 }
 
 /// The witnesses of a proof, written from the machine paused before the step.
@@ -639,14 +618,13 @@ pub(crate) fn prove(
     ctx: &RunContext,
     level: u32,
     tick: u64,
-    durable_root: [u8; 32],
     outbox_root: [u8; 32],
     budget: u64,
-    host: &pvm_host::HostState,
+    host: &mut pvm_host::HostState,
     l1: Option<&crate::hostcall::LevelOnL1>,
 ) -> Result<Vec<u8>, ProofError> {
     let record = machine.record(tree, ctx);
-    let header = Header { level, tick, durable_root, outbox_root, record, module: trees.fields };
+    let header = Header { level, tick, durable_root: host.durable.root_hash(), outbox_root, record, module: trees.fields };
     let mut w = Writer::default();
     w.header(&header);
     if ctx.run_tick + 1 >= budget {
@@ -659,7 +637,11 @@ pub(crate) fn prove(
     let machine = &*machine;
     let pc = machine.pc as usize;
     let instr = machine.module.code[pc];
-    let indirect_host = if instr.op == Op::CallIndirect { indirect_host_call(machine, instr) } else { None };
+    let indirect = if instr.op == Op::CallIndirect { indirect_call(machine, instr) } else { None };
+    let indirect_host = match indirect {
+        Some(crate::lower::FuncBody::Import(h)) => Some(h),
+        _ => None,
+    };
     w.u16(instr.op as u16);
     w.u64(instr.imm);
     w.path(&merkle::proof(&trees.code, pc).unwrap_or_default());
@@ -674,10 +656,12 @@ pub(crate) fn prove(
     } else {
         None
     };
-    let k = if let Some(h) = indirect_host {
-        1 + host_params(h.pack()).unwrap_or(0)
-    } else if instr.op == Op::CallIndirect {
-        1 + indirect_callee(machine, instr).map_or(0, |t| usize::from(t.params))
+    let k = if instr.op == Op::CallIndirect {
+        1 + match indirect {
+            Some(crate::lower::FuncBody::Code(t)) => usize::from(t.params),
+            Some(crate::lower::FuncBody::Import(h)) => host_params(h.pack()).unwrap_or(0),
+            None => 0,
+        }
     } else {
         stack_needs(instr, top, entry)
     };
@@ -1061,16 +1045,14 @@ fn step(r: &mut Reader<'_>, pre: &Header, mut rec: Record, durable: &mut [u8; 32
                             let result = crate::hostcall::verify(r, pre, &mut rec, durable, h, &stack, ctx)?;
                             stack.clear();
                             stack.extend(result);
-                            rec.stack_height = below.checked_add(stack.len() as u32).ok_or(bad("stack height"))?;
-                            rec.stack_hash = push_all(rest, &stack);
-                            return Ok(Outcome::Running(rec));
+                        } else {
+                            let target = CallTarget::unpack(callee);
+                            if k != 1 + usize::from(target.params) {
+                                return Err(bad("stack values"));
+                            }
+                            stack.pop();
+                            enter(&mut rec, pre, std::mem::take(&mut stack), target);
                         }
-                        let target = CallTarget::unpack(u64::from_be_bytes(fleaf[1..9].try_into().unwrap_or_default()));
-                        if k != 1 + usize::from(target.params) {
-                            return Err(bad("stack values"));
-                        }
-                        stack.pop();
-                        enter(&mut rec, pre, std::mem::take(&mut stack), target);
                     }
                 }
             }
