@@ -10,7 +10,7 @@ use protocol::Hash32;
 use crate::block::{Block, Limits};
 use crate::codec::{CodecError, Reader, Writer};
 use crate::scheme::Scheme;
-use crate::{Height, MemberIndex, View};
+use crate::{Height, MemberIndex, View, MAX_HEIGHT, MAX_VIEW};
 
 /// Domain of vote digests: `keccak256("rollup.sequencer.consensus.vote.v1")`.
 pub fn vote_domain() -> [u8; 32] {
@@ -72,8 +72,8 @@ impl<S: Scheme> QuorumCert<S> {
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        let view = r.u64("qc view")?;
-        let height = r.u64("qc height")?;
+        let view = r.u64_at_most(MAX_VIEW, "qc view")?;
+        let height = r.u64_at_most(MAX_HEIGHT, "qc height")?;
         let block = r.hash("qc block")?;
         let cert = match r.u8("qc flag")? {
             0 => None,
@@ -112,12 +112,12 @@ impl<S: Scheme> TimeoutCert<S> {
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        let view = r.u64("tc view")?;
+        let view = r.u64_at_most(MAX_VIEW, "tc view")?;
         let cert = S::decode_certificate(r, members)?;
         let signers = S::signers(&cert);
         let mut high_qc_views = Vec::with_capacity(signers.len());
         for s in signers {
-            high_qc_views.push((s, r.u64("tc high qc view")?));
+            high_qc_views.push((s, r.u64_at_most(MAX_VIEW, "tc high qc view")?));
         }
         Ok(TimeoutCert { view, high_qc_views, cert })
     }
@@ -212,7 +212,7 @@ impl<S: Scheme> FinalityCert<S> {
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        Ok(FinalityCert { height: r.u64("height")?, block: r.hash("block")?, cert: S::decode_certificate(r, members)? })
+        Ok(FinalityCert { height: r.u64_at_most(MAX_HEIGHT, "height")?, block: r.hash("block")?, cert: S::decode_certificate(r, members)? })
     }
 }
 
@@ -402,21 +402,21 @@ impl<S: Scheme> Message<S> {
                 Message::Proposal(Proposal { block, justify, tc, signature })
             }
             TAG_VOTE => Message::Vote(Vote {
-                view: r.u64("view")?,
-                height: r.u64("height")?,
+                view: r.u64_at_most(MAX_VIEW, "view")?,
+                height: r.u64_at_most(MAX_HEIGHT, "height")?,
                 block: r.hash("block")?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
             }),
             TAG_TIMEOUT => Message::Timeout(Timeout {
-                view: r.u64("view")?,
+                view: r.u64_at_most(MAX_VIEW, "view")?,
                 high_qc: QuorumCert::decode(&mut r, ctx.members)?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
             }),
             TAG_ADVANCE => Message::Advance(Advance { high_qc: QuorumCert::decode(&mut r, ctx.members)?, tc: tc(&mut r)? }),
             TAG_FINALITY => Message::Finality(FinalityVote {
-                height: r.u64("height")?,
+                height: r.u64_at_most(MAX_HEIGHT, "height")?,
                 block: r.hash("block")?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
@@ -465,7 +465,7 @@ impl Request {
         let mut r = Reader::new(bytes);
         let req = match r.u8("request tag")? {
             1 => Request::Blocks { hash: r.hash("hash")?, max: r.u16("max")? },
-            2 => Request::Certificates { from: r.u64("from")?, max: r.u16("max")? },
+            2 => Request::Certificates { from: r.u64_at_most(MAX_HEIGHT, "from")?, max: r.u16("max")? },
             tag => return Err(CodecError::UnknownTag { what: "request", tag }),
         };
         r.finish("request")?;

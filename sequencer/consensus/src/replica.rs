@@ -26,6 +26,9 @@ use crate::{Height, MemberIndex, View};
 const VOTE_WINDOW: View = 2;
 /// Votes this far behind our view are treated as replays.
 const STALE_WINDOW: View = 64;
+/// Proposals for views this far ahead of ours are dropped before any signature check (a
+/// replica further behind catches up by timing out and being sent an `Advance`, section 4.4).
+const FUTURE_WINDOW: View = 1024;
 /// Finality signatures kept for heights this far above our decided height.
 const FINALITY_WINDOW: Height = 256;
 /// Finality signatures signed right away when many blocks are decided at once (catch-up);
@@ -164,7 +167,7 @@ impl<S: Scheme> Replica<S> {
         };
         let genesis_qc = QuorumCert::genesis(&Block::genesis(cfg.chain_id, cfg.genesis_timestamp_ms).hash());
         let high_qc = if high_qc.view == 0 { genesis_qc } else { high_qc };
-        let view = (high_qc.view + 1).max(last_voted_view).max(1);
+        let view = high_qc.view.saturating_add(1).max(last_voted_view).max(1);
         let mut r = Replica {
             members,
             me,
@@ -370,11 +373,11 @@ impl<S: Scheme> Replica<S> {
         }
         payload.check(&self.cfg.limits)?;
         let justify = self.high_qc.clone();
-        let tc = if justify.view + 1 == view {
+        let tc = if follows(justify.view, view) {
             None
         } else {
             match &self.last_tc {
-                Some(tc) if tc.view + 1 == view && tc.max_high_qc_view() <= justify.view => Some(tc.clone()),
+                Some(tc) if follows(tc.view, view) && tc.max_high_qc_view() <= justify.view => Some(tc.clone()),
                 _ => return Err(ProposeError::NoParent),
             }
         };
@@ -404,6 +407,10 @@ impl<S: Scheme> Replica<S> {
     fn handle_proposal(&mut self, now: u64, from: MemberIndex, p: Proposal<S>, own: bool) {
         let v = p.block.view();
         let hash = p.block.hash();
+        if v > self.view.saturating_add(FUTURE_WINDOW) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         if v < self.view || (v == self.view && self.proposals_seen.get(&v) == Some(&hash)) {
             self.fx.verdict = Verdict::Ignore;
             if !self.has_block(&hash) && (self.fetching.contains_key(&hash) || self.high_qc.block == hash) {
@@ -430,11 +437,11 @@ impl<S: Scheme> Replica<S> {
         let h = p.block.header();
         let well_formed = h.chain_id == self.cfg.chain_id
             && h.parent == p.justify.block
-            && h.height == p.justify.height + 1
+            && follows(p.justify.height, h.height)
             && p.justify.view < v
             && match &p.tc {
-                None => p.justify.view + 1 == v,
-                Some(tc) => tc.view + 1 == v && p.justify.view >= tc.max_high_qc_view(),
+                None => follows(p.justify.view, v),
+                Some(tc) => follows(tc.view, v) && p.justify.view >= tc.max_high_qc_view(),
             };
         if !well_formed {
             self.reject(from, Offence::InvalidMessage);
@@ -477,7 +484,7 @@ impl<S: Scheme> Replica<S> {
         let v = p.block.view();
         let Some(parent) = self.header_of(&p.justify.block).copied() else { return };
         let h = *p.block.header();
-        let consistent = parent.height + 1 == h.height && parent.view == p.justify.view && parent.height == p.justify.height;
+        let consistent = follows(parent.height, h.height) && parent.view == p.justify.view && parent.height == p.justify.height;
         if !consistent {
             self.reject(from, Offence::InvalidMessage);
             return;
@@ -514,11 +521,11 @@ impl<S: Scheme> Replica<S> {
     }
 
     fn handle_vote(&mut self, now: u64, from: MemberIndex, vote: Vote<S>) {
-        if vote.view + STALE_WINDOW < self.view {
+        if vote.view < self.view.saturating_sub(STALE_WINDOW) {
             self.fx.penalties.push((from, Offence::Replay));
             return;
         }
-        if vote.view < self.view || vote.view > self.view + VOTE_WINDOW {
+        if vote.view < self.view || vote.view > self.view.saturating_add(VOTE_WINDOW) {
             return;
         }
         self.add_vote(now, from, vote, false);
@@ -627,7 +634,7 @@ impl<S: Scheme> Replica<S> {
         self.try_commit(now, qc.block, qc.height);
         if qc.view >= self.view {
             self.timeouts_in_row = 0;
-            self.enter_view(now, qc.view + 1);
+            self.enter_view(now, qc.view.saturating_add(1));
         }
     }
 
@@ -654,7 +661,7 @@ impl<S: Scheme> Replica<S> {
                 return;
             }
         };
-        if child_view == parent_view + 1 {
+        if follows(parent_view, child_view) {
             self.commit_chain(now, parent_hash, certified);
         }
     }
@@ -840,7 +847,7 @@ impl<S: Scheme> Replica<S> {
         }
         if tc.view >= self.view {
             self.timeouts_in_row = self.timeouts_in_row.saturating_add(1);
-            self.enter_view(now, tc.view + 1);
+            self.enter_view(now, tc.view.saturating_add(1));
         }
     }
 
@@ -892,8 +899,8 @@ impl<S: Scheme> Replica<S> {
         if self.leader(view) != self.me || self.slot_offered_view >= view || self.last_voted_view >= view {
             return;
         }
-        let needs_tc = self.high_qc.view + 1 != view;
-        if needs_tc && !self.last_tc.as_ref().is_some_and(|tc| tc.view + 1 == view && tc.max_high_qc_view() <= self.high_qc.view) {
+        let needs_tc = !follows(self.high_qc.view, view);
+        if needs_tc && !self.last_tc.as_ref().is_some_and(|tc| follows(tc.view, view) && tc.max_high_qc_view() <= self.high_qc.view) {
             return;
         }
         let Some(parent) = self.header_of(&self.high_qc.block).copied() else { return };
@@ -966,7 +973,7 @@ impl<S: Scheme> Replica<S> {
             if h.height <= self.tip.block.height() {
                 break;
             }
-            if h.chain_id != self.cfg.chain_id || rec.justify.block != h.parent || rec.justify.height + 1 != h.height {
+            if h.chain_id != self.cfg.chain_id || rec.justify.block != h.parent || !follows(rec.justify.height, h.height) {
                 self.fx.penalties.push((from, Offence::BadResponse));
                 break;
             }
@@ -1004,7 +1011,7 @@ impl<S: Scheme> Replica<S> {
     /// Stores a block whose hash is certified (so it needs no other authentication).
     fn insert_certified(&mut self, now: u64, block: Arc<Block>, justify: QuorumCert<S>) {
         let h = block.header();
-        if h.height <= self.tip.block.height() || justify.block != h.parent || justify.height + 1 != h.height {
+        if h.height <= self.tip.block.height() || justify.block != h.parent || !follows(justify.height, h.height) {
             return;
         }
         let hash = block.hash();
@@ -1237,6 +1244,11 @@ impl<S: Scheme> Replica<S> {
         };
         S::verify_certificate(self.members.verifier(), &tc.cert, &lookup)
     }
+}
+
+/// Whether `next` is `prev + 1`, without overflowing on the numbers peers send.
+fn follows(prev: u64, next: u64) -> bool {
+    prev.checked_add(1) == Some(next)
 }
 
 /// A second signature from the same member for a statement we hold one for. Identical bytes are

@@ -100,6 +100,44 @@ fn limits_and_commitments_are_enforced_on_decode() {
     assert!(Message::<Bls>::decode(&Message::FinalityCert(c).encode(), &ctx()).is_err());
 }
 
+#[test]
+fn views_and_heights_beyond_the_bound_do_not_decode() {
+    // Every view and height a peer sends is at most 2^48 (a view per millisecond for 8,900
+    // years), so the replica's arithmetic on them cannot overflow.
+    const BOUND: u64 = 1 << 48;
+    let decodes = |m: &Message<Bls>| Message::<Bls>::decode(&m.encode(), &ctx()).is_ok();
+    for (value, ok) in [(BOUND, true), (BOUND + 1, false), (u64::MAX, false)] {
+        for m in samples() {
+            let mut views = m.clone();
+            let mut heights = m.clone();
+            match (&mut views, &mut heights) {
+                (Message::Proposal(a), Message::Proposal(b)) => {
+                    let mut h = *a.block.header();
+                    h.view = value;
+                    a.block = Arc::new(Block::assemble(h, a.block.payload().clone()));
+                    b.justify.height = value;
+                }
+                (Message::Vote(a), Message::Vote(b)) => (a.view, b.height) = (value, value),
+                (Message::Timeout(a), Message::Timeout(b)) => (a.view, b.high_qc.view) = (value, value),
+                (Message::Advance(a), Message::Advance(b)) => {
+                    a.high_qc.view = value;
+                    b.high_qc.height = value;
+                    if let Some(tc) = &mut b.tc {
+                        tc.view = value;
+                    }
+                }
+                (Message::Finality(a), Message::Finality(b)) => (a.height, b.height) = (value, value),
+                (Message::FinalityCert(a), Message::FinalityCert(b)) => (a.height, b.height) = (value, value),
+                _ => unreachable!(),
+            }
+            assert_eq!(decodes(&views), ok, "{} with {value}", m.kind());
+            assert_eq!(decodes(&heights), ok, "{} with {value}", m.kind());
+        }
+        let req = Request::Certificates { from: value, max: 1 };
+        assert_eq!(Request::decode(&req.encode()).is_ok(), ok);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]

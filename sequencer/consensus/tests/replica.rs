@@ -198,3 +198,90 @@ fn leaders_follow_stake_and_never_repeat_back_to_back() {
         }
     }
 }
+
+// ----- Hostile numbers (issue 13, part 1): no peer-supplied view or height panics a replica. -----
+
+/// A replica (not the leader of view 1) after a quorum of votes for the leader's view-1 block
+/// arrived without the proposal: it holds the certificate (view 2 now) and fetches the block.
+/// Returns the replica, the proposal, the leader and the replica's index.
+fn certified_but_missing(s: &Setup) -> (Replica<Bls>, Proposal<Bls>, u16, u16) {
+    let leader = s.replica(0).leader(1);
+    let me = (leader + 1) % 4;
+    let p = s.proposal(leader, 1, |_| {});
+    let mut r = s.replica(me);
+    let h = p.block.hash();
+    for i in (0..4).filter(|i| *i != me) {
+        let vote = Vote { view: 1, height: 1, block: h, signer: i, signature: Bls::sign(&s.keys[i as usize], &vote_digest(11, 1, 1, &h)) };
+        r.on_message(20, i, Message::Vote(vote));
+    }
+    assert_eq!((r.view(), r.high_qc().block), (2, h));
+    assert!(r.pending_block(&h).is_none());
+    (r, p, leader, me)
+}
+
+#[test]
+fn a_vote_from_the_far_future_is_dropped() {
+    let s = Setup::new();
+    let mut r = s.replica(0);
+    for view in [u64::MAX, u64::MAX - 1, u64::MAX - 64, 1 << 50] {
+        let vote = Vote { view, height: 1, block: Hash32([1; 32]), signer: 1, signature: Bls::sign(&s.keys[1], &vote_digest(11, view, 1, &Hash32([1; 32]))) };
+        let fx = r.on_message(20, 1, Message::Vote(vote));
+        assert!(fx.send.is_empty() && fx.penalties.is_empty(), "{fx:?}");
+    }
+    assert_eq!(r.view(), 1);
+}
+
+#[test]
+fn a_proposal_with_an_overflowing_justify_or_tc_is_rejected() {
+    let s = Setup::new();
+    let leader = s.replica(0).leader(1);
+    let me = (leader + 1) % 4;
+    // The leader signs a block whose justification claims height u64::MAX.
+    let mut r = s.replica(me);
+    let mut p = s.proposal(leader, 1, |_| {});
+    p.justify.height = u64::MAX;
+    let fx = r.on_message(20, leader, Message::Proposal(p));
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
+    // A timeout certificate for view u64::MAX.
+    let mut r = s.replica(me);
+    let mut p = s.proposal(leader, 1, |_| {});
+    let cert = Bls::aggregate(4, &[(0, Bls::sign(&s.keys[0], &[1; 32]))]).unwrap();
+    p.tc = Some(consensus::TimeoutCert { view: u64::MAX, high_qc_views: vec![(0, 0)], cert });
+    let fx = r.on_message(20, leader, Message::Proposal(p));
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
+    assert!(votes(&fx).is_empty());
+    // The replica still votes for the honest proposal.
+    let fx = r.on_message(21, leader, Message::Proposal(s.proposal(leader, 1, |_| {})));
+    assert_eq!(votes(&fx).len(), 1);
+}
+
+#[test]
+fn a_republished_proposal_with_an_overflowing_justify_is_dropped() {
+    let s = Setup::new();
+    let (mut r, p, leader, _) = certified_but_missing(&s);
+    // Anyone may re-publish a late proposal; this one's justification claims height u64::MAX.
+    let mut bad = p.clone();
+    bad.justify.height = u64::MAX;
+    let fx = r.on_message(30, 3, Message::Proposal(bad));
+    assert!(fx.store.is_empty() && r.pending_block(&p.block.hash()).is_none(), "{fx:?}");
+    // The real one is still taken.
+    let fx = r.on_message(31, leader, Message::Proposal(p.clone()));
+    assert_eq!(fx.store.len(), 1);
+    assert!(r.pending_block(&p.block.hash()).is_some());
+}
+
+#[test]
+fn a_catch_up_answer_with_an_overflowing_justify_is_refused() {
+    let s = Setup::new();
+    let (mut r, p, _, me) = certified_but_missing(&s);
+    let hash = p.block.hash();
+    let mut justify = p.justify.clone();
+    justify.height = u64::MAX;
+    let peer = (me + 1) % 4;
+    let request = consensus::Request::Blocks { hash, max: 8 };
+    let fx = r.on_response(30, peer, request, consensus::Response::Blocks(vec![consensus::BlockRecord { block: p.block.clone(), justify }]));
+    assert_eq!(fx.penalties, vec![(peer, Offence::BadResponse)]);
+    assert!(fx.store.is_empty() && r.pending_block(&hash).is_none());
+    let fx = r.on_response(31, peer, request, consensus::Response::Blocks(vec![consensus::BlockRecord { block: p.block.clone(), justify: p.justify.clone() }]));
+    assert!(fx.penalties.is_empty() && r.pending_block(&hash).is_some());
+}

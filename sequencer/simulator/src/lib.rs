@@ -687,7 +687,15 @@ impl<S: SimScheme> Sim<S> {
                     return Ok(());
                 }
                 self.outcome.delivered += 1;
-                let msg = Message::<S>::decode(&bytes, &self.ctx).map_err(|e| Violation::Codec(e.to_string()))?;
+                let msg = match Message::<S>::decode(&bytes, &self.ctx) {
+                    Ok(msg) => msg,
+                    // Hostile bytes from a Byzantine member: the node drops them (and penalises).
+                    Err(_) if self.acts_byzantine(from) => {
+                        self.outcome.penalties += 1;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(Violation::Codec(e.to_string())),
+                };
                 if self.acts_byzantine(to) {
                     self.byzantine_receive(to, &msg);
                 }
@@ -1041,6 +1049,12 @@ impl<S: SimScheme> Sim<S> {
                 return;
             }
             Message::Vote(v) if !self.p.equivocate_only => {
+                // A vote from the far future, at or past the wire bound.
+                if self.rng.random_bool(0.2) {
+                    let view = self.hostile_number(v.view);
+                    let sig = S::sign(&key, &consensus::message::vote_digest(chain_id, view, v.height, &v.block));
+                    self.send_bytes_all(i, Target::All, &Message::Vote(Vote { view, signature: sig, ..v.clone() }));
+                }
                 // Also vote for a made-up block in the same view.
                 let fake = Hash32(self.rng.random());
                 let sig = S::sign(&key, &consensus::message::vote_digest(chain_id, v.view, v.height, &fake));
@@ -1085,9 +1099,29 @@ impl<S: SimScheme> Sim<S> {
         self.broadcast(i, target, bytes);
     }
 
-    /// A Byzantine member votes for every proposal it sees, whatever the rules say.
+    /// A view or height near `near`, at the wire bound, just past it, or near `u64::MAX`
+    /// (arithmetic on them must neither overflow nor be trusted).
+    fn hostile_number(&mut self, near: u64) -> u64 {
+        match self.rng.random_range(0..4) {
+            0 => near + consensus::MAX_VIEW / 2,
+            1 => consensus::MAX_VIEW,
+            2 => consensus::MAX_VIEW + 1,
+            _ => u64::MAX - self.rng.random_range(0..64),
+        }
+    }
+
+    /// A Byzantine member votes for every proposal it sees, whatever the rules say, and
+    /// re-publishes it with a justification or timeout certificate of hostile numbers.
     fn byzantine_receive(&mut self, i: usize, msg: &Message<S>) {
         if let Message::Proposal(p) = msg {
+            if !self.p.equivocate_only && self.rng.random_bool(0.2) {
+                let mut bad = p.clone();
+                bad.justify.height = self.hostile_number(p.justify.height);
+                if let Some(tc) = &mut bad.tc {
+                    tc.view = self.hostile_number(tc.view);
+                }
+                self.send_bytes_all(i, Target::All, &Message::Proposal(bad));
+            }
             let chain_id = self.cfg.chain_id;
             let key = self.nodes[i].key.clone();
             let b = &p.block;
