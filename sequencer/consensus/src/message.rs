@@ -85,13 +85,18 @@ impl<S: Scheme> QuorumCert<S> {
 }
 
 /// A timeout certificate: more than two thirds of the stake gave up on `view`; each signer
-/// reported the view of the highest quorum certificate it had.
+/// reported the view of the highest quorum certificate it had, and the certificate carries the
+/// highest of those certificates itself (as the two-chain TC of Jolteon and Aptos does), so a
+/// signer cannot inflate the maximum without holding a real certificate of that view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeoutCert<S: Scheme> {
     /// The view that timed out.
     pub view: View,
     /// `(signer, its high_qc view)` in signer order (the order of the certificate's signers).
     pub high_qc_views: Vec<(MemberIndex, View)>,
+    /// A quorum certificate of view [`TimeoutCert::max_high_qc_view`] (the genesis certificate
+    /// when that is 0).
+    pub high_qc: QuorumCert<S>,
     /// The aggregate of the signers' timeout signatures.
     pub cert: S::Certificate,
 }
@@ -109,6 +114,7 @@ impl<S: Scheme> TimeoutCert<S> {
         for (_, v) in &self.high_qc_views {
             out.put_u64(*v);
         }
+        self.high_qc.encode(out);
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
@@ -119,7 +125,13 @@ impl<S: Scheme> TimeoutCert<S> {
         for s in signers {
             high_qc_views.push((s, r.u64_at_most(MAX_VIEW, "tc high qc view")?));
         }
-        Ok(TimeoutCert { view, high_qc_views, cert })
+        let high_qc = QuorumCert::decode(r, members)?;
+        let tc = TimeoutCert { view, high_qc_views, high_qc, cert };
+        if tc.high_qc.view != tc.max_high_qc_view() {
+            let reason = format!("carries a qc of view {}, its signers reported {}", tc.high_qc.view, tc.max_high_qc_view());
+            return Err(CodecError::Invalid { what: "tc", reason });
+        }
+        Ok(tc)
     }
 }
 

@@ -94,8 +94,11 @@ struct VoteSet<S: Scheme> {
 }
 
 struct TimeoutEntry<S: Scheme> {
-    high_qc_view: View,
+    /// The signer's high QC as its timeout carried it (verified only if it is the highest one
+    /// when a TC is formed, section 4.4).
+    high_qc: QuorumCert<S>,
     signature: S::Signature,
+    origin: MemberIndex,
 }
 
 struct Uncertified<S: Scheme> {
@@ -146,7 +149,8 @@ pub struct Replica<S: Scheme> {
     proposals_seen: BTreeMap<View, Hash32>,
     waiting: BTreeMap<Hash32, Vec<(MemberIndex, Proposal<S>)>>,
     fetching: BTreeMap<Hash32, Fetch>,
-    verified_qcs: BTreeSet<(View, Height, Hash32)>,
+    /// Statements of verified QCs, with the certificate that proved each (what we re-send).
+    verified_qcs: BTreeMap<(View, Height, Hash32), S::Certificate>,
 
     // Finality (section 5).
     uncertified: BTreeMap<Height, Uncertified<S>>,
@@ -193,7 +197,7 @@ impl<S: Scheme> Replica<S> {
             proposals_seen: BTreeMap::new(),
             waiting: BTreeMap::new(),
             fetching: BTreeMap::new(),
-            verified_qcs: BTreeSet::new(),
+            verified_qcs: BTreeMap::new(),
             uncertified: BTreeMap::new(),
             early_finality: BTreeMap::new(),
             recent_certs: BTreeMap::new(),
@@ -615,14 +619,15 @@ impl<S: Scheme> Replica<S> {
         let digest = vote_digest(chain_id, view, height, &block);
         let Some(cert) = aggregate_verified::<S>(&self.members, &mut set.votes, &digest, &mut self.fx.penalties) else { return };
         set.done = true;
+        self.verified_qcs.insert((view, height, block), cert.clone());
         let qc = QuorumCert { view, height, block, cert: Some(cert) };
-        self.verified_qcs.insert((view, height, block));
         self.on_qc(now, qc);
     }
 
     /// A verified quorum certificate: raise the high QC, decide what it decides, enter the
     /// next view.
     fn on_qc(&mut self, now: u64, qc: QuorumCert<S>) {
+        let qc = self.checked_copy(qc);
         if qc.view > self.high_qc.view {
             self.high_qc = qc.clone();
             self.fx.safety = Some(SafetyState { last_voted_view: self.last_voted_view, high_qc: qc.clone() });
@@ -760,7 +765,7 @@ impl<S: Scheme> Replica<S> {
         let t = self.make_timeout();
         self.timeout_resend_ms = now + self.cfg.base_timeout_ms;
         self.fx.send.push((Target::All, Message::Timeout(t.clone())));
-        self.add_timeout(now, t);
+        self.add_timeout(now, self.me, t);
     }
 
     fn make_timeout(&self) -> Timeout<S> {
@@ -799,10 +804,10 @@ impl<S: Scheme> Replica<S> {
             }
             self.on_qc(now, t.high_qc.clone());
         }
-        self.add_timeout(now, t);
+        self.add_timeout(now, from, t);
     }
 
-    fn add_timeout(&mut self, now: u64, t: Timeout<S>) {
+    fn add_timeout(&mut self, now: u64, from: MemberIndex, t: Timeout<S>) {
         if t.view < self.view {
             return;
         }
@@ -819,7 +824,7 @@ impl<S: Scheme> Replica<S> {
         }
         self.latest_timeout_of.insert(t.signer, t.view);
         let view = t.view;
-        self.timeouts.entry(view).or_default().insert(t.signer, TimeoutEntry { high_qc_view: t.high_qc.view, signature: t.signature });
+        self.timeouts.entry(view).or_default().insert(t.signer, TimeoutEntry { high_qc: t.high_qc, signature: t.signature, origin: from });
         self.timeouts.retain(|_, m| !m.is_empty());
         let entries = &self.timeouts[&view];
         let signers: Vec<MemberIndex> = entries.keys().copied().collect();
@@ -831,17 +836,49 @@ impl<S: Scheme> Replica<S> {
             return;
         }
         if self.members.is_quorum(stake) {
-            let entries = &self.timeouts[&view];
-            let sigs: Vec<(MemberIndex, S::Signature)> = entries.iter().map(|(i, e)| (*i, e.signature.clone())).collect();
-            let high_qc_views: Vec<(MemberIndex, View)> = entries.iter().map(|(i, e)| (*i, e.high_qc_view)).collect();
-            if let Some(cert) = S::aggregate(self.members.len(), &sigs) {
-                let tc = TimeoutCert { view, high_qc_views, cert };
-                self.on_tc(now, tc);
-            }
+            self.form_tc(now, view);
         }
     }
 
+    /// Aggregates the quorum of timeouts held for `view` into `TC(view)`, carrying a verified
+    /// QC of the highest view its signers reported (section 4.4): ours if it is that high,
+    /// otherwise the one the reporting timeout carried, checked now. A timeout whose QC fails
+    /// is dropped and its sender penalised (its signer signed a certificate nobody has).
+    fn form_tc(&mut self, now: u64, view: View) {
+        loop {
+            let Some(entries) = self.timeouts.get(&view) else { return };
+            let signers: Vec<MemberIndex> = entries.keys().copied().collect();
+            if !self.members.is_quorum(self.members.stake_of(&signers)) {
+                return;
+            }
+            let max = entries.values().map(|e| e.high_qc.view).max().unwrap_or(0);
+            let high_qc = if self.high_qc.view == max {
+                self.high_qc.clone()
+            } else {
+                let Some((signer, e)) = entries.iter().find(|(_, e)| e.high_qc.view == max) else { return };
+                let (signer, origin, qc) = (*signer, e.origin, e.high_qc.clone());
+                if !self.verify_qc(&qc) {
+                    self.fx.penalties.push((origin, Offence::BadSignature));
+                    if let Some(m) = self.timeouts.get_mut(&view) {
+                        m.remove(&signer);
+                    }
+                    continue;
+                }
+                self.checked_copy(qc)
+            };
+            let entries = &self.timeouts[&view];
+            let sigs: Vec<(MemberIndex, S::Signature)> = entries.iter().map(|(i, e)| (*i, e.signature.clone())).collect();
+            let high_qc_views: Vec<(MemberIndex, View)> = entries.iter().map(|(i, e)| (*i, e.high_qc.view)).collect();
+            if let Some(cert) = S::aggregate(self.members.len(), &sigs) {
+                self.on_tc(now, TimeoutCert { view, high_qc_views, high_qc, cert });
+            }
+            return;
+        }
+    }
+
+    /// A verified TC (its QC verified too): adopt its QC, enter the view after it.
     fn on_tc(&mut self, now: u64, tc: TimeoutCert<S>) {
+        self.on_qc(now, tc.high_qc.clone());
         if self.last_tc.as_ref().is_none_or(|l| l.view < tc.view) {
             self.last_tc = Some(tc.clone());
         }
@@ -1211,7 +1248,7 @@ impl<S: Scheme> Replica<S> {
         if qc.view == 0 {
             return false;
         }
-        if self.verified_qcs.contains(&(qc.view, qc.height, qc.block)) {
+        if self.verified_qcs.contains_key(&(qc.view, qc.height, qc.block)) {
             return true;
         }
         if let Some(h) = self.header_of(&qc.block) {
@@ -1223,14 +1260,30 @@ impl<S: Scheme> Replica<S> {
         let ok = self.members.is_quorum(self.members.stake_of(&S::signers(cert)))
             && S::verify_certificate(self.members.verifier(), cert, &|_| digest);
         if ok {
-            self.verified_qcs.insert((qc.view, qc.height, qc.block));
+            self.verified_qcs.insert((qc.view, qc.height, qc.block), cert.clone());
         }
         ok
     }
 
-    fn verify_tc(&self, tc: &TimeoutCert<S>) -> bool {
+    /// A verified `qc` with the certificate this replica checked (or formed) itself for the
+    /// same statement: what it re-sends (its high QC, a TC's QC) then verifies at every peer,
+    /// even if the copy it received had the statement of a known QC and a forged certificate.
+    fn checked_copy(&self, qc: QuorumCert<S>) -> QuorumCert<S> {
+        match self.verified_qcs.get(&(qc.view, qc.height, qc.block)) {
+            Some(cert) => QuorumCert { cert: Some(cert.clone()), ..qc },
+            None => qc,
+        }
+    }
+
+    /// A TC verifies if its signers hold a quorum, each signed its timeout for `tc.view` with
+    /// the `high_qc_view` listed (below `tc.view`), and it carries a verified QC of exactly the
+    /// highest of those views (section 3).
+    fn verify_tc(&mut self, tc: &TimeoutCert<S>) -> bool {
         let signers: Vec<MemberIndex> = tc.high_qc_views.iter().map(|(s, _)| *s).collect();
         if signers != S::signers(&tc.cert) || tc.high_qc_views.iter().any(|(_, v)| *v >= tc.view) {
+            return false;
+        }
+        if tc.high_qc.view != tc.max_high_qc_view() {
             return false;
         }
         if !self.members.is_quorum(self.members.stake_of(&signers)) {
@@ -1242,7 +1295,7 @@ impl<S: Scheme> Replica<S> {
             let hv = tc.high_qc_views.iter().find(|(s, _)| *s == i).map(|(_, v)| *v).unwrap_or(u64::MAX);
             timeout_digest(chain_id, view, hv)
         };
-        S::verify_certificate(self.members.verifier(), &tc.cert, &lookup)
+        S::verify_certificate(self.members.verifier(), &tc.cert, &lookup) && self.verify_qc(&tc.high_qc)
     }
 }
 

@@ -31,8 +31,8 @@ fn samples() -> Vec<Message<Bls>> {
         (0..3).map(|i| (i as u16, Bls::sign(&keys[i], &vote_digest(3, 8, 8, &Hash32([7; 32]))))).collect();
     let qc = QuorumCert::<Bls> { view: 8, height: 8, block: Hash32([7; 32]), cert: Bls::aggregate(N, &votes) };
     let tsigs: Vec<(u16, committee::Signature)> =
-        (1..4).map(|i| (i as u16, Bls::sign(&keys[i], &timeout_digest(3, 8, 6 + i as u64)))).collect();
-    let tc = TimeoutCert::<Bls> { view: 8, high_qc_views: vec![(1, 7), (2, 8), (3, 9)], cert: Bls::aggregate(N, &tsigs).unwrap() };
+        (1..4).map(|i| (i as u16, Bls::sign(&keys[i], &timeout_digest(3, 9, 5 + i as u64)))).collect();
+    let tc = TimeoutCert::<Bls> { view: 9, high_qc_views: vec![(1, 6), (2, 7), (3, 8)], high_qc: qc.clone(), cert: Bls::aggregate(N, &tsigs).unwrap() };
     let fsigs: Vec<(u16, committee::Signature)> = (0..4).map(|i| (i as u16, Bls::sign(&keys[i], &finality_digest(3, 9, &b.hash())))).collect();
     vec![
         Message::Proposal(Proposal {
@@ -94,6 +94,11 @@ fn limits_and_commitments_are_enforced_on_decode() {
     let Message::Vote(mut v) = samples().remove(2) else { unreachable!() };
     v.signer = N as u16;
     assert!(Message::<Bls>::decode(&Message::Vote(v).encode(), &ctx()).is_err());
+    // A timeout certificate whose QC is not of its signers' highest reported view.
+    let Message::Advance(mut a) = samples().remove(4) else { unreachable!() };
+    assert!(Message::<Bls>::decode(&Message::Advance(a.clone()).encode(), &ctx()).is_ok());
+    a.tc.as_mut().unwrap().high_qc.view = 7;
+    assert!(Message::<Bls>::decode(&Message::Advance(a).encode(), &ctx()).is_err());
     // A bitmap with bits past the committee.
     let Message::FinalityCert(mut c) = samples().pop().unwrap() else { unreachable!() };
     c.cert.bitmap[0] |= 0x80;

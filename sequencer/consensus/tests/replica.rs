@@ -246,7 +246,7 @@ fn a_proposal_with_an_overflowing_justify_or_tc_is_rejected() {
     let mut r = s.replica(me);
     let mut p = s.proposal(leader, 1, |_| {});
     let cert = Bls::aggregate(4, &[(0, Bls::sign(&s.keys[0], &[1; 32]))]).unwrap();
-    p.tc = Some(consensus::TimeoutCert { view: u64::MAX, high_qc_views: vec![(0, 0)], cert });
+    p.tc = Some(consensus::TimeoutCert { view: u64::MAX, high_qc_views: vec![(0, 0)], high_qc: QuorumCert::genesis(&s.genesis().hash()), cert });
     let fx = r.on_message(20, leader, Message::Proposal(p));
     assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
     assert!(votes(&fx).is_empty());
@@ -284,4 +284,54 @@ fn a_catch_up_answer_with_an_overflowing_justify_is_refused() {
     assert!(fx.store.is_empty() && r.pending_block(&hash).is_none());
     let fx = r.on_response(31, peer, request, consensus::Response::Blocks(vec![consensus::BlockRecord { block: p.block.clone(), justify: p.justify.clone() }]));
     assert!(fx.penalties.is_empty() && r.pending_block(&hash).is_some());
+}
+
+// ----- Timeout certificates prove their highest QC (issue 13, part 1). -----
+
+fn timeout(s: &Setup, view: u64, signer: u16, high_qc_view: u64) -> consensus::Timeout<Bls> {
+    let signature = Bls::sign(&s.keys[signer as usize], &consensus::message::timeout_digest(11, view, high_qc_view));
+    consensus::Timeout { view, high_qc: QuorumCert::genesis(&s.genesis().hash()), signer, signature }
+}
+
+/// What a Byzantine member can build: honest timeouts for `view` (high QC genesis) combined with
+/// its own, which claims a high QC of `view - 1` that nobody certified.
+fn inflated_tc(s: &Setup, view: u64, honest: &[u16], byzantine: u16) -> consensus::TimeoutCert<Bls> {
+    let mut entries: Vec<(u16, u64)> = honest.iter().map(|h| (*h, 0)).chain([(byzantine, view - 1)]).collect();
+    entries.sort();
+    let sigs: Vec<(u16, committee::Signature)> =
+        entries.iter().map(|(i, hv)| (*i, Bls::sign(&s.keys[*i as usize], &consensus::message::timeout_digest(11, view, *hv)))).collect();
+    // The only certificate it can attach is one it has: genesis (view 0, not view - 1).
+    consensus::TimeoutCert { view, high_qc_views: entries, high_qc: QuorumCert::genesis(&s.genesis().hash()), cert: Bls::aggregate(4, &sigs).unwrap() }
+}
+
+#[test]
+fn an_inflated_timeout_certificate_cannot_stop_the_leader() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(3);
+    let others: Vec<u16> = (0..4).filter(|i| *i != leader).collect();
+    let (byz, h1, h2) = (others[0], others[1], others[2]);
+    let mut r = s.replica(leader);
+    // Views 1 fails: the honest timeouts take the leader to view 2.
+    for h in [h1, h2] {
+        r.on_message(1_000, h, Message::Timeout(timeout(&s, 1, h, 0)));
+    }
+    assert_eq!(r.view(), 2);
+    // In view 2 the Byzantine member hands the leader a TC(2) whose maximum it inflated to 1.
+    let genesis_qc = QuorumCert::genesis(&s.genesis().hash());
+    let tc = inflated_tc(&s, 2, &[h1, h2], byz);
+    assert_eq!(tc.max_high_qc_view(), 1);
+    let fx = r.on_message(2_000, byz, Message::Advance(consensus::Advance { high_qc: genesis_qc, tc: Some(tc) }));
+    assert_eq!(fx.penalties, vec![(byz, Offence::BadSignature)], "a TC without a QC of its maximal view is refused");
+    assert_eq!(r.view(), 2);
+    // The honest timeouts of view 2 arrive: the leader enters view 3 and can propose.
+    let mut slot = None;
+    for h in [h1, h2] {
+        let fx = r.on_message(2_100, h, Message::Timeout(timeout(&s, 2, h, 0)));
+        slot = slot.or(fx.proposal_slot);
+    }
+    assert_eq!(r.view(), 3);
+    assert_eq!(slot.map(|s| s.view), Some(3), "the leader of view 3 is offered its slot");
+    let fx = r.propose(2_200, 3, Payload::from_transactions([(1u64, vec![5])]), None).expect("the leader proposes");
+    assert!(fx.send.iter().any(|(_, m)| matches!(m, Message::Proposal(p) if p.block.view() == 3)));
 }
