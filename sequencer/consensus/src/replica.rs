@@ -26,8 +26,9 @@ use crate::{Height, MemberIndex, View};
 const VOTE_WINDOW: View = 2;
 /// Votes this far behind our view are treated as replays.
 const STALE_WINDOW: View = 64;
-/// Proposals for views this far ahead of ours are dropped before any signature check (a
-/// replica further behind catches up by timing out and being sent an `Advance`, section 4.4).
+/// Proposals and timeouts for views this far ahead of ours, and unsolicited `Advance`s that
+/// far ahead, are dropped before any signature check (a replica further behind catches up by
+/// timing out and being sent an `Advance`, section 4.4).
 const FUTURE_WINDOW: View = 1024;
 /// Finality signatures kept for heights this far above our decided height.
 const FINALITY_WINDOW: Height = 256;
@@ -146,6 +147,8 @@ pub struct Replica<S: Scheme> {
     voters: BTreeMap<View, BTreeMap<MemberIndex, (Height, Hash32)>>,
     timeouts: BTreeMap<View, BTreeMap<MemberIndex, TimeoutEntry<S>>>,
     latest_timeout_of: BTreeMap<MemberIndex, View>,
+    /// Per member that was behind: the view of its timeout we last answered, and when.
+    answered: BTreeMap<MemberIndex, (View, u64)>,
     proposals_seen: BTreeMap<View, Hash32>,
     waiting: BTreeMap<Hash32, Vec<(MemberIndex, Proposal<S>)>>,
     fetching: BTreeMap<Hash32, Fetch>,
@@ -194,6 +197,7 @@ impl<S: Scheme> Replica<S> {
             voters: BTreeMap::new(),
             timeouts: BTreeMap::new(),
             latest_timeout_of: BTreeMap::new(),
+            answered: BTreeMap::new(),
             proposals_seen: BTreeMap::new(),
             waiting: BTreeMap::new(),
             fetching: BTreeMap::new(),
@@ -778,10 +782,21 @@ impl<S: Scheme> Replica<S> {
             self.reject(from, Offence::InvalidMessage);
             return;
         }
+        if t.view > self.view.saturating_add(FUTURE_WINDOW) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         let digest = timeout_digest(self.cfg.chain_id, t.view, t.high_qc.view);
         if t.view < self.view {
+            // Answered lately for this view or a later one: a replay, dropped unchecked.
+            let period = self.cfg.base_timeout_ms / 2;
+            if self.answered.get(&t.signer).is_some_and(|(v, at)| t.view <= *v && now < at.saturating_add(period)) {
+                self.fx.verdict = Verdict::Ignore;
+                return;
+            }
             // The sender is behind: tell it how we got ahead (once its signature checks out).
             if S::verify(self.members.verifier(), t.signer, &digest, &t.signature) {
+                self.answered.insert(t.signer, (t.view, now));
                 let advance = Advance { high_qc: self.high_qc.clone(), tc: self.last_tc.clone().filter(|tc| tc.view > self.high_qc.view) };
                 self.fx.send.push((Target::One(from), Message::Advance(advance)));
             } else {
@@ -889,6 +904,12 @@ impl<S: Scheme> Replica<S> {
     }
 
     fn handle_advance(&mut self, now: u64, from: MemberIndex, a: Advance<S>) {
+        // Far ahead is only believable once we timed out (and so asked for help).
+        let limit = if self.timed_out { View::MAX } else { self.view.saturating_add(FUTURE_WINDOW) };
+        if a.high_qc.view > limit || a.tc.as_ref().is_some_and(|tc| tc.view > limit) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         if a.high_qc.view >= self.view || a.high_qc.view > self.high_qc.view {
             if !self.verify_qc(&a.high_qc) {
                 self.reject(from, Offence::BadSignature);

@@ -335,3 +335,43 @@ fn an_inflated_timeout_certificate_cannot_stop_the_leader() {
     let fx = r.propose(2_200, 3, Payload::from_transactions([(1u64, vec![5])]), None).expect("the leader proposes");
     assert!(fx.send.iter().any(|(_, m)| matches!(m, Message::Proposal(p) if p.block.view() == 3)));
 }
+
+// ----- Stale and far-future timeouts and Advances cost no signature check (issue 13, part 1). -----
+
+#[test]
+fn far_future_and_replayed_timeouts_and_advances_are_dropped_before_any_signature_check() {
+    let s = Setup::new();
+    let mut r = s.replica(0);
+    let forged = Bls::sign(&s.keys[2], &[9; 32]);
+    let genesis_qc = QuorumCert::genesis(&s.genesis().hash());
+    // A timeout 5,000 views ahead with a bad signature: dropped unchecked (no penalty).
+    let t = consensus::Timeout { view: 5_000, high_qc: genesis_qc.clone(), signer: 1, signature: forged.clone() };
+    let fx = r.on_message(10, 1, Message::Timeout(t));
+    assert!(fx.penalties.is_empty(), "{:?}", fx.penalties);
+    // An unsolicited Advance that far ahead: dropped unchecked too.
+    let block = Hash32([3; 32]);
+    let fake = QuorumCert { view: 5_000, height: 1, block, cert: Bls::aggregate(4, &[(1, forged.clone())]) };
+    let advance = |qc: &QuorumCert<Bls>| Message::Advance(consensus::Advance { high_qc: qc.clone(), tc: None });
+    let fx = r.on_message(11, 1, advance(&fake));
+    assert!(fx.penalties.is_empty(), "{:?}", fx.penalties);
+    assert_eq!(r.view(), 1);
+    // Once timed out it has asked for help: an Advance is checked, and a real one moves it on.
+    r.on_timer(s.cfg.base_timeout_ms + 1);
+    let fx = r.on_message(s.cfg.base_timeout_ms + 2, 1, advance(&fake));
+    assert_eq!(fx.penalties, vec![(1, Offence::BadSignature)]);
+    let sigs: Vec<(u16, committee::Signature)> = (1..4).map(|i| (i, Bls::sign(&s.keys[i as usize], &vote_digest(11, 5_000, 1, &block)))).collect();
+    let real = QuorumCert { cert: Bls::aggregate(4, &sigs), ..fake };
+    r.on_message(s.cfg.base_timeout_ms + 3, 1, advance(&real));
+    assert_eq!(r.view(), 5_001);
+    // A timeout from a member that is behind is answered with an Advance; a replay soon after
+    // (or a forgery of it) is dropped unchecked; a retransmission a base timeout later is
+    // answered again (the first answer may have been lost).
+    let now = 10_000;
+    let old = timeout(&s, 1, 2, 0);
+    let answers = |fx: &Effects<Bls>| fx.send.iter().filter(|(t, m)| *t == Target::One(2) && matches!(m, Message::Advance(_))).count();
+    assert_eq!(answers(&r.on_message(now, 2, Message::Timeout(old.clone()))), 1);
+    assert_eq!(answers(&r.on_message(now + 1, 2, Message::Timeout(old.clone()))), 0);
+    let fx = r.on_message(now + 2, 2, Message::Timeout(consensus::Timeout { signature: forged, ..old.clone() }));
+    assert!(fx.penalties.is_empty() && fx.send.is_empty(), "{fx:?}");
+    assert_eq!(answers(&r.on_message(now + s.cfg.base_timeout_ms, 2, Message::Timeout(old))), 1);
+}
