@@ -262,10 +262,15 @@ impl Block {
         self.payload.encode(out);
     }
 
-    /// Reads [`Block::encode`]'s output, enforcing `limits` and the payload commitment.
+    /// Reads [`Block::encode`]'s output, enforcing `limits`, the payload commitment and the
+    /// bounds on view and height ([`crate::MAX_VIEW`], [`crate::MAX_HEIGHT`]).
     pub fn decode(r: &mut Reader<'_>, limits: &Limits) -> Result<Self, CodecError> {
         let header = BlockHeader::decode(r.take(BlockHeader::SIZE, "block header")?)
             .map_err(|e| CodecError::Invalid { what: "block header", reason: e.to_string() })?;
+        if header.view > crate::MAX_VIEW || header.height > crate::MAX_HEIGHT {
+            let reason = format!("view {} or height {} exceeds the bound {}", header.view, header.height, crate::MAX_VIEW);
+            return Err(CodecError::Invalid { what: "block header", reason });
+        }
         let payload = Payload::decode(r, limits)?;
         Block::new(header, payload).map_err(|e| CodecError::Invalid { what: "block", reason: e.to_string() })
     }

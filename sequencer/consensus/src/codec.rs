@@ -104,6 +104,15 @@ impl<'a> Reader<'a> {
         Ok(u64::from_be_bytes(self.array(what)?))
     }
 
+    /// A big-endian u64 at most `max` (views and heights peers send).
+    pub fn u64_at_most(&mut self, max: u64, what: &'static str) -> Result<u64, CodecError> {
+        let v = self.u64(what)?;
+        if v > max {
+            return Err(CodecError::Invalid { what, reason: format!("{v} exceeds the bound {max}") });
+        }
+        Ok(v)
+    }
+
     /// A 32-byte hash.
     pub fn hash(&mut self, what: &'static str) -> Result<Hash32, CodecError> {
         Ok(Hash32(self.array(what)?))

@@ -39,3 +39,10 @@ pub type View = u64;
 pub type Height = u64;
 /// A member's position in the committee (and in certificate bitmaps).
 pub type MemberIndex = u16;
+
+/// The highest view any message may carry (`docs/consensus.md` section 6): 2^48, a view per
+/// millisecond for 8,900 years. Decoders refuse more, so sums of a view and a small window
+/// cannot overflow; the replica also uses checked arithmetic on everything peers send.
+pub const MAX_VIEW: View = 1 << 48;
+/// The highest height any message may carry (same bound and reason as [`MAX_VIEW`]).
+pub const MAX_HEIGHT: Height = 1 << 48;

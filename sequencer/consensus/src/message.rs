@@ -10,7 +10,7 @@ use protocol::Hash32;
 use crate::block::{Block, Limits};
 use crate::codec::{CodecError, Reader, Writer};
 use crate::scheme::Scheme;
-use crate::{Height, MemberIndex, View};
+use crate::{Height, MemberIndex, View, MAX_HEIGHT, MAX_VIEW};
 
 /// Domain of vote digests: `keccak256("rollup.sequencer.consensus.vote.v1")`.
 pub fn vote_domain() -> [u8; 32] {
@@ -72,8 +72,8 @@ impl<S: Scheme> QuorumCert<S> {
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        let view = r.u64("qc view")?;
-        let height = r.u64("qc height")?;
+        let view = r.u64_at_most(MAX_VIEW, "qc view")?;
+        let height = r.u64_at_most(MAX_HEIGHT, "qc height")?;
         let block = r.hash("qc block")?;
         let cert = match r.u8("qc flag")? {
             0 => None,
@@ -85,13 +85,18 @@ impl<S: Scheme> QuorumCert<S> {
 }
 
 /// A timeout certificate: more than two thirds of the stake gave up on `view`; each signer
-/// reported the view of the highest quorum certificate it had.
+/// reported the view of the highest quorum certificate it had, and the certificate carries the
+/// highest of those certificates itself (as the two-chain TC of Jolteon and Aptos does), so a
+/// signer cannot inflate the maximum without holding a real certificate of that view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeoutCert<S: Scheme> {
     /// The view that timed out.
     pub view: View,
     /// `(signer, its high_qc view)` in signer order (the order of the certificate's signers).
     pub high_qc_views: Vec<(MemberIndex, View)>,
+    /// A quorum certificate of view [`TimeoutCert::max_high_qc_view`] (the genesis certificate
+    /// when that is 0).
+    pub high_qc: QuorumCert<S>,
     /// The aggregate of the signers' timeout signatures.
     pub cert: S::Certificate,
 }
@@ -109,17 +114,24 @@ impl<S: Scheme> TimeoutCert<S> {
         for (_, v) in &self.high_qc_views {
             out.put_u64(*v);
         }
+        self.high_qc.encode(out);
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        let view = r.u64("tc view")?;
+        let view = r.u64_at_most(MAX_VIEW, "tc view")?;
         let cert = S::decode_certificate(r, members)?;
         let signers = S::signers(&cert);
         let mut high_qc_views = Vec::with_capacity(signers.len());
         for s in signers {
-            high_qc_views.push((s, r.u64("tc high qc view")?));
+            high_qc_views.push((s, r.u64_at_most(MAX_VIEW, "tc high qc view")?));
         }
-        Ok(TimeoutCert { view, high_qc_views, cert })
+        let high_qc = QuorumCert::decode(r, members)?;
+        let tc = TimeoutCert { view, high_qc_views, high_qc, cert };
+        if tc.high_qc.view != tc.max_high_qc_view() {
+            let reason = format!("carries a qc of view {}, its signers reported {}", tc.high_qc.view, tc.max_high_qc_view());
+            return Err(CodecError::Invalid { what: "tc", reason });
+        }
+        Ok(tc)
     }
 }
 
@@ -212,7 +224,7 @@ impl<S: Scheme> FinalityCert<S> {
     }
 
     fn decode(r: &mut Reader<'_>, members: usize) -> Result<Self, CodecError> {
-        Ok(FinalityCert { height: r.u64("height")?, block: r.hash("block")?, cert: S::decode_certificate(r, members)? })
+        Ok(FinalityCert { height: r.u64_at_most(MAX_HEIGHT, "height")?, block: r.hash("block")?, cert: S::decode_certificate(r, members)? })
     }
 }
 
@@ -402,21 +414,21 @@ impl<S: Scheme> Message<S> {
                 Message::Proposal(Proposal { block, justify, tc, signature })
             }
             TAG_VOTE => Message::Vote(Vote {
-                view: r.u64("view")?,
-                height: r.u64("height")?,
+                view: r.u64_at_most(MAX_VIEW, "view")?,
+                height: r.u64_at_most(MAX_HEIGHT, "height")?,
                 block: r.hash("block")?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
             }),
             TAG_TIMEOUT => Message::Timeout(Timeout {
-                view: r.u64("view")?,
+                view: r.u64_at_most(MAX_VIEW, "view")?,
                 high_qc: QuorumCert::decode(&mut r, ctx.members)?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
             }),
             TAG_ADVANCE => Message::Advance(Advance { high_qc: QuorumCert::decode(&mut r, ctx.members)?, tc: tc(&mut r)? }),
             TAG_FINALITY => Message::Finality(FinalityVote {
-                height: r.u64("height")?,
+                height: r.u64_at_most(MAX_HEIGHT, "height")?,
                 block: r.hash("block")?,
                 signer: signer(&mut r)?,
                 signature: S::decode_signature(&mut r)?,
@@ -465,7 +477,7 @@ impl Request {
         let mut r = Reader::new(bytes);
         let req = match r.u8("request tag")? {
             1 => Request::Blocks { hash: r.hash("hash")?, max: r.u16("max")? },
-            2 => Request::Certificates { from: r.u64("from")?, max: r.u16("max")? },
+            2 => Request::Certificates { from: r.u64_at_most(MAX_HEIGHT, "from")?, max: r.u16("max")? },
             tag => return Err(CodecError::UnknownTag { what: "request", tag }),
         };
         r.finish("request")?;

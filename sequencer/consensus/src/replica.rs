@@ -26,6 +26,10 @@ use crate::{Height, MemberIndex, View};
 const VOTE_WINDOW: View = 2;
 /// Votes this far behind our view are treated as replays.
 const STALE_WINDOW: View = 64;
+/// Proposals and timeouts for views this far ahead of ours, and unsolicited `Advance`s that
+/// far ahead, are dropped before any signature check (a replica further behind catches up by
+/// timing out and being sent an `Advance`, section 4.4).
+const FUTURE_WINDOW: View = 1024;
 /// Finality signatures kept for heights this far above our decided height.
 const FINALITY_WINDOW: Height = 256;
 /// Finality signatures signed right away when many blocks are decided at once (catch-up);
@@ -91,8 +95,11 @@ struct VoteSet<S: Scheme> {
 }
 
 struct TimeoutEntry<S: Scheme> {
-    high_qc_view: View,
+    /// The signer's high QC as its timeout carried it (verified only if it is the highest one
+    /// when a TC is formed, section 4.4).
+    high_qc: QuorumCert<S>,
     signature: S::Signature,
+    origin: MemberIndex,
 }
 
 struct Uncertified<S: Scheme> {
@@ -140,10 +147,13 @@ pub struct Replica<S: Scheme> {
     voters: BTreeMap<View, BTreeMap<MemberIndex, (Height, Hash32)>>,
     timeouts: BTreeMap<View, BTreeMap<MemberIndex, TimeoutEntry<S>>>,
     latest_timeout_of: BTreeMap<MemberIndex, View>,
+    /// Per member that was behind: the view of its timeout we last answered, and when.
+    answered: BTreeMap<MemberIndex, (View, u64)>,
     proposals_seen: BTreeMap<View, Hash32>,
     waiting: BTreeMap<Hash32, Vec<(MemberIndex, Proposal<S>)>>,
     fetching: BTreeMap<Hash32, Fetch>,
-    verified_qcs: BTreeSet<(View, Height, Hash32)>,
+    /// Statements of verified QCs, with the certificate that proved each (what we re-send).
+    verified_qcs: BTreeMap<(View, Height, Hash32), S::Certificate>,
 
     // Finality (section 5).
     uncertified: BTreeMap<Height, Uncertified<S>>,
@@ -164,7 +174,7 @@ impl<S: Scheme> Replica<S> {
         };
         let genesis_qc = QuorumCert::genesis(&Block::genesis(cfg.chain_id, cfg.genesis_timestamp_ms).hash());
         let high_qc = if high_qc.view == 0 { genesis_qc } else { high_qc };
-        let view = (high_qc.view + 1).max(last_voted_view).max(1);
+        let view = high_qc.view.saturating_add(1).max(last_voted_view).max(1);
         let mut r = Replica {
             members,
             me,
@@ -187,10 +197,11 @@ impl<S: Scheme> Replica<S> {
             voters: BTreeMap::new(),
             timeouts: BTreeMap::new(),
             latest_timeout_of: BTreeMap::new(),
+            answered: BTreeMap::new(),
             proposals_seen: BTreeMap::new(),
             waiting: BTreeMap::new(),
             fetching: BTreeMap::new(),
-            verified_qcs: BTreeSet::new(),
+            verified_qcs: BTreeMap::new(),
             uncertified: BTreeMap::new(),
             early_finality: BTreeMap::new(),
             recent_certs: BTreeMap::new(),
@@ -370,11 +381,11 @@ impl<S: Scheme> Replica<S> {
         }
         payload.check(&self.cfg.limits)?;
         let justify = self.high_qc.clone();
-        let tc = if justify.view + 1 == view {
+        let tc = if follows(justify.view, view) {
             None
         } else {
             match &self.last_tc {
-                Some(tc) if tc.view + 1 == view && tc.max_high_qc_view() <= justify.view => Some(tc.clone()),
+                Some(tc) if follows(tc.view, view) && tc.max_high_qc_view() <= justify.view => Some(tc.clone()),
                 _ => return Err(ProposeError::NoParent),
             }
         };
@@ -404,6 +415,10 @@ impl<S: Scheme> Replica<S> {
     fn handle_proposal(&mut self, now: u64, from: MemberIndex, p: Proposal<S>, own: bool) {
         let v = p.block.view();
         let hash = p.block.hash();
+        if v > self.view.saturating_add(FUTURE_WINDOW) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         if v < self.view || (v == self.view && self.proposals_seen.get(&v) == Some(&hash)) {
             self.fx.verdict = Verdict::Ignore;
             if !self.has_block(&hash) && (self.fetching.contains_key(&hash) || self.high_qc.block == hash) {
@@ -430,11 +445,11 @@ impl<S: Scheme> Replica<S> {
         let h = p.block.header();
         let well_formed = h.chain_id == self.cfg.chain_id
             && h.parent == p.justify.block
-            && h.height == p.justify.height + 1
+            && follows(p.justify.height, h.height)
             && p.justify.view < v
             && match &p.tc {
-                None => p.justify.view + 1 == v,
-                Some(tc) => tc.view + 1 == v && p.justify.view >= tc.max_high_qc_view(),
+                None => follows(p.justify.view, v),
+                Some(tc) => follows(tc.view, v) && p.justify.view >= tc.max_high_qc_view(),
             };
         if !well_formed {
             self.reject(from, Offence::InvalidMessage);
@@ -477,7 +492,7 @@ impl<S: Scheme> Replica<S> {
         let v = p.block.view();
         let Some(parent) = self.header_of(&p.justify.block).copied() else { return };
         let h = *p.block.header();
-        let consistent = parent.height + 1 == h.height && parent.view == p.justify.view && parent.height == p.justify.height;
+        let consistent = follows(parent.height, h.height) && parent.view == p.justify.view && parent.height == p.justify.height;
         if !consistent {
             self.reject(from, Offence::InvalidMessage);
             return;
@@ -514,11 +529,11 @@ impl<S: Scheme> Replica<S> {
     }
 
     fn handle_vote(&mut self, now: u64, from: MemberIndex, vote: Vote<S>) {
-        if vote.view + STALE_WINDOW < self.view {
+        if vote.view < self.view.saturating_sub(STALE_WINDOW) {
             self.fx.penalties.push((from, Offence::Replay));
             return;
         }
-        if vote.view < self.view || vote.view > self.view + VOTE_WINDOW {
+        if vote.view < self.view || vote.view > self.view.saturating_add(VOTE_WINDOW) {
             return;
         }
         self.add_vote(now, from, vote, false);
@@ -608,14 +623,15 @@ impl<S: Scheme> Replica<S> {
         let digest = vote_digest(chain_id, view, height, &block);
         let Some(cert) = aggregate_verified::<S>(&self.members, &mut set.votes, &digest, &mut self.fx.penalties) else { return };
         set.done = true;
+        self.verified_qcs.insert((view, height, block), cert.clone());
         let qc = QuorumCert { view, height, block, cert: Some(cert) };
-        self.verified_qcs.insert((view, height, block));
         self.on_qc(now, qc);
     }
 
     /// A verified quorum certificate: raise the high QC, decide what it decides, enter the
     /// next view.
     fn on_qc(&mut self, now: u64, qc: QuorumCert<S>) {
+        let qc = self.checked_copy(qc);
         if qc.view > self.high_qc.view {
             self.high_qc = qc.clone();
             self.fx.safety = Some(SafetyState { last_voted_view: self.last_voted_view, high_qc: qc.clone() });
@@ -627,7 +643,7 @@ impl<S: Scheme> Replica<S> {
         self.try_commit(now, qc.block, qc.height);
         if qc.view >= self.view {
             self.timeouts_in_row = 0;
-            self.enter_view(now, qc.view + 1);
+            self.enter_view(now, qc.view.saturating_add(1));
         }
     }
 
@@ -654,7 +670,7 @@ impl<S: Scheme> Replica<S> {
                 return;
             }
         };
-        if child_view == parent_view + 1 {
+        if follows(parent_view, child_view) {
             self.commit_chain(now, parent_hash, certified);
         }
     }
@@ -753,7 +769,7 @@ impl<S: Scheme> Replica<S> {
         let t = self.make_timeout();
         self.timeout_resend_ms = now + self.cfg.base_timeout_ms;
         self.fx.send.push((Target::All, Message::Timeout(t.clone())));
-        self.add_timeout(now, t);
+        self.add_timeout(now, self.me, t);
     }
 
     fn make_timeout(&self) -> Timeout<S> {
@@ -766,10 +782,21 @@ impl<S: Scheme> Replica<S> {
             self.reject(from, Offence::InvalidMessage);
             return;
         }
+        if t.view > self.view.saturating_add(FUTURE_WINDOW) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         let digest = timeout_digest(self.cfg.chain_id, t.view, t.high_qc.view);
         if t.view < self.view {
+            // Answered lately for this view or a later one: a replay, dropped unchecked.
+            let period = self.cfg.base_timeout_ms / 2;
+            if self.answered.get(&t.signer).is_some_and(|(v, at)| t.view <= *v && now < at.saturating_add(period)) {
+                self.fx.verdict = Verdict::Ignore;
+                return;
+            }
             // The sender is behind: tell it how we got ahead (once its signature checks out).
             if S::verify(self.members.verifier(), t.signer, &digest, &t.signature) {
+                self.answered.insert(t.signer, (t.view, now));
                 let advance = Advance { high_qc: self.high_qc.clone(), tc: self.last_tc.clone().filter(|tc| tc.view > self.high_qc.view) };
                 self.fx.send.push((Target::One(from), Message::Advance(advance)));
             } else {
@@ -792,10 +819,10 @@ impl<S: Scheme> Replica<S> {
             }
             self.on_qc(now, t.high_qc.clone());
         }
-        self.add_timeout(now, t);
+        self.add_timeout(now, from, t);
     }
 
-    fn add_timeout(&mut self, now: u64, t: Timeout<S>) {
+    fn add_timeout(&mut self, now: u64, from: MemberIndex, t: Timeout<S>) {
         if t.view < self.view {
             return;
         }
@@ -812,7 +839,7 @@ impl<S: Scheme> Replica<S> {
         }
         self.latest_timeout_of.insert(t.signer, t.view);
         let view = t.view;
-        self.timeouts.entry(view).or_default().insert(t.signer, TimeoutEntry { high_qc_view: t.high_qc.view, signature: t.signature });
+        self.timeouts.entry(view).or_default().insert(t.signer, TimeoutEntry { high_qc: t.high_qc, signature: t.signature, origin: from });
         self.timeouts.retain(|_, m| !m.is_empty());
         let entries = &self.timeouts[&view];
         let signers: Vec<MemberIndex> = entries.keys().copied().collect();
@@ -824,27 +851,65 @@ impl<S: Scheme> Replica<S> {
             return;
         }
         if self.members.is_quorum(stake) {
-            let entries = &self.timeouts[&view];
-            let sigs: Vec<(MemberIndex, S::Signature)> = entries.iter().map(|(i, e)| (*i, e.signature.clone())).collect();
-            let high_qc_views: Vec<(MemberIndex, View)> = entries.iter().map(|(i, e)| (*i, e.high_qc_view)).collect();
-            if let Some(cert) = S::aggregate(self.members.len(), &sigs) {
-                let tc = TimeoutCert { view, high_qc_views, cert };
-                self.on_tc(now, tc);
-            }
+            self.form_tc(now, view);
         }
     }
 
+    /// Aggregates the quorum of timeouts held for `view` into `TC(view)`, carrying a verified
+    /// QC of the highest view its signers reported (section 4.4): ours if it is that high,
+    /// otherwise the one the reporting timeout carried, checked now. A timeout whose QC fails
+    /// is dropped and its sender penalised (its signer signed a certificate nobody has).
+    fn form_tc(&mut self, now: u64, view: View) {
+        loop {
+            let Some(entries) = self.timeouts.get(&view) else { return };
+            let signers: Vec<MemberIndex> = entries.keys().copied().collect();
+            if !self.members.is_quorum(self.members.stake_of(&signers)) {
+                return;
+            }
+            let max = entries.values().map(|e| e.high_qc.view).max().unwrap_or(0);
+            let high_qc = if self.high_qc.view == max {
+                self.high_qc.clone()
+            } else {
+                let Some((signer, e)) = entries.iter().find(|(_, e)| e.high_qc.view == max) else { return };
+                let (signer, origin, qc) = (*signer, e.origin, e.high_qc.clone());
+                if !self.verify_qc(&qc) {
+                    self.fx.penalties.push((origin, Offence::BadSignature));
+                    if let Some(m) = self.timeouts.get_mut(&view) {
+                        m.remove(&signer);
+                    }
+                    continue;
+                }
+                self.checked_copy(qc)
+            };
+            let entries = &self.timeouts[&view];
+            let sigs: Vec<(MemberIndex, S::Signature)> = entries.iter().map(|(i, e)| (*i, e.signature.clone())).collect();
+            let high_qc_views: Vec<(MemberIndex, View)> = entries.iter().map(|(i, e)| (*i, e.high_qc.view)).collect();
+            if let Some(cert) = S::aggregate(self.members.len(), &sigs) {
+                self.on_tc(now, TimeoutCert { view, high_qc_views, high_qc, cert });
+            }
+            return;
+        }
+    }
+
+    /// A verified TC (its QC verified too): adopt its QC, enter the view after it.
     fn on_tc(&mut self, now: u64, tc: TimeoutCert<S>) {
+        self.on_qc(now, tc.high_qc.clone());
         if self.last_tc.as_ref().is_none_or(|l| l.view < tc.view) {
             self.last_tc = Some(tc.clone());
         }
         if tc.view >= self.view {
             self.timeouts_in_row = self.timeouts_in_row.saturating_add(1);
-            self.enter_view(now, tc.view + 1);
+            self.enter_view(now, tc.view.saturating_add(1));
         }
     }
 
     fn handle_advance(&mut self, now: u64, from: MemberIndex, a: Advance<S>) {
+        // Far ahead is only believable once we timed out (and so asked for help).
+        let limit = if self.timed_out { View::MAX } else { self.view.saturating_add(FUTURE_WINDOW) };
+        if a.high_qc.view > limit || a.tc.as_ref().is_some_and(|tc| tc.view > limit) {
+            self.fx.verdict = Verdict::Ignore;
+            return;
+        }
         if a.high_qc.view >= self.view || a.high_qc.view > self.high_qc.view {
             if !self.verify_qc(&a.high_qc) {
                 self.reject(from, Offence::BadSignature);
@@ -892,8 +957,8 @@ impl<S: Scheme> Replica<S> {
         if self.leader(view) != self.me || self.slot_offered_view >= view || self.last_voted_view >= view {
             return;
         }
-        let needs_tc = self.high_qc.view + 1 != view;
-        if needs_tc && !self.last_tc.as_ref().is_some_and(|tc| tc.view + 1 == view && tc.max_high_qc_view() <= self.high_qc.view) {
+        let needs_tc = !follows(self.high_qc.view, view);
+        if needs_tc && !self.last_tc.as_ref().is_some_and(|tc| follows(tc.view, view) && tc.max_high_qc_view() <= self.high_qc.view) {
             return;
         }
         let Some(parent) = self.header_of(&self.high_qc.block).copied() else { return };
@@ -966,7 +1031,7 @@ impl<S: Scheme> Replica<S> {
             if h.height <= self.tip.block.height() {
                 break;
             }
-            if h.chain_id != self.cfg.chain_id || rec.justify.block != h.parent || rec.justify.height + 1 != h.height {
+            if h.chain_id != self.cfg.chain_id || rec.justify.block != h.parent || !follows(rec.justify.height, h.height) {
                 self.fx.penalties.push((from, Offence::BadResponse));
                 break;
             }
@@ -1004,7 +1069,7 @@ impl<S: Scheme> Replica<S> {
     /// Stores a block whose hash is certified (so it needs no other authentication).
     fn insert_certified(&mut self, now: u64, block: Arc<Block>, justify: QuorumCert<S>) {
         let h = block.header();
-        if h.height <= self.tip.block.height() || justify.block != h.parent || justify.height + 1 != h.height {
+        if h.height <= self.tip.block.height() || justify.block != h.parent || !follows(justify.height, h.height) {
             return;
         }
         let hash = block.hash();
@@ -1204,7 +1269,7 @@ impl<S: Scheme> Replica<S> {
         if qc.view == 0 {
             return false;
         }
-        if self.verified_qcs.contains(&(qc.view, qc.height, qc.block)) {
+        if self.verified_qcs.contains_key(&(qc.view, qc.height, qc.block)) {
             return true;
         }
         if let Some(h) = self.header_of(&qc.block) {
@@ -1216,14 +1281,30 @@ impl<S: Scheme> Replica<S> {
         let ok = self.members.is_quorum(self.members.stake_of(&S::signers(cert)))
             && S::verify_certificate(self.members.verifier(), cert, &|_| digest);
         if ok {
-            self.verified_qcs.insert((qc.view, qc.height, qc.block));
+            self.verified_qcs.insert((qc.view, qc.height, qc.block), cert.clone());
         }
         ok
     }
 
-    fn verify_tc(&self, tc: &TimeoutCert<S>) -> bool {
+    /// A verified `qc` with the certificate this replica checked (or formed) itself for the
+    /// same statement: what it re-sends (its high QC, a TC's QC) then verifies at every peer,
+    /// even if the copy it received had the statement of a known QC and a forged certificate.
+    fn checked_copy(&self, qc: QuorumCert<S>) -> QuorumCert<S> {
+        match self.verified_qcs.get(&(qc.view, qc.height, qc.block)) {
+            Some(cert) => QuorumCert { cert: Some(cert.clone()), ..qc },
+            None => qc,
+        }
+    }
+
+    /// A TC verifies if its signers hold a quorum, each signed its timeout for `tc.view` with
+    /// the `high_qc_view` listed (below `tc.view`), and it carries a verified QC of exactly the
+    /// highest of those views (section 3).
+    fn verify_tc(&mut self, tc: &TimeoutCert<S>) -> bool {
         let signers: Vec<MemberIndex> = tc.high_qc_views.iter().map(|(s, _)| *s).collect();
         if signers != S::signers(&tc.cert) || tc.high_qc_views.iter().any(|(_, v)| *v >= tc.view) {
+            return false;
+        }
+        if tc.high_qc.view != tc.max_high_qc_view() {
             return false;
         }
         if !self.members.is_quorum(self.members.stake_of(&signers)) {
@@ -1235,8 +1316,13 @@ impl<S: Scheme> Replica<S> {
             let hv = tc.high_qc_views.iter().find(|(s, _)| *s == i).map(|(_, v)| *v).unwrap_or(u64::MAX);
             timeout_digest(chain_id, view, hv)
         };
-        S::verify_certificate(self.members.verifier(), &tc.cert, &lookup)
+        S::verify_certificate(self.members.verifier(), &tc.cert, &lookup) && self.verify_qc(&tc.high_qc)
     }
+}
+
+/// Whether `next` is `prev + 1`, without overflowing on the numbers peers send.
+fn follows(prev: u64, next: u64) -> bool {
+    prev.checked_add(1) == Some(next)
 }
 
 /// A second signature from the same member for a statement we hold one for. Identical bytes are

@@ -31,8 +31,8 @@ fn samples() -> Vec<Message<Bls>> {
         (0..3).map(|i| (i as u16, Bls::sign(&keys[i], &vote_digest(3, 8, 8, &Hash32([7; 32]))))).collect();
     let qc = QuorumCert::<Bls> { view: 8, height: 8, block: Hash32([7; 32]), cert: Bls::aggregate(N, &votes) };
     let tsigs: Vec<(u16, committee::Signature)> =
-        (1..4).map(|i| (i as u16, Bls::sign(&keys[i], &timeout_digest(3, 8, 6 + i as u64)))).collect();
-    let tc = TimeoutCert::<Bls> { view: 8, high_qc_views: vec![(1, 7), (2, 8), (3, 9)], cert: Bls::aggregate(N, &tsigs).unwrap() };
+        (1..4).map(|i| (i as u16, Bls::sign(&keys[i], &timeout_digest(3, 9, 5 + i as u64)))).collect();
+    let tc = TimeoutCert::<Bls> { view: 9, high_qc_views: vec![(1, 6), (2, 7), (3, 8)], high_qc: qc.clone(), cert: Bls::aggregate(N, &tsigs).unwrap() };
     let fsigs: Vec<(u16, committee::Signature)> = (0..4).map(|i| (i as u16, Bls::sign(&keys[i], &finality_digest(3, 9, &b.hash())))).collect();
     vec![
         Message::Proposal(Proposal {
@@ -94,10 +94,53 @@ fn limits_and_commitments_are_enforced_on_decode() {
     let Message::Vote(mut v) = samples().remove(2) else { unreachable!() };
     v.signer = N as u16;
     assert!(Message::<Bls>::decode(&Message::Vote(v).encode(), &ctx()).is_err());
+    // A timeout certificate whose QC is not of its signers' highest reported view.
+    let Message::Advance(mut a) = samples().remove(4) else { unreachable!() };
+    assert!(Message::<Bls>::decode(&Message::Advance(a.clone()).encode(), &ctx()).is_ok());
+    a.tc.as_mut().unwrap().high_qc.view = 7;
+    assert!(Message::<Bls>::decode(&Message::Advance(a).encode(), &ctx()).is_err());
     // A bitmap with bits past the committee.
     let Message::FinalityCert(mut c) = samples().pop().unwrap() else { unreachable!() };
     c.cert.bitmap[0] |= 0x80;
     assert!(Message::<Bls>::decode(&Message::FinalityCert(c).encode(), &ctx()).is_err());
+}
+
+#[test]
+fn views_and_heights_beyond_the_bound_do_not_decode() {
+    // Every view and height a peer sends is at most 2^48 (a view per millisecond for 8,900
+    // years), so the replica's arithmetic on them cannot overflow.
+    const BOUND: u64 = 1 << 48;
+    let decodes = |m: &Message<Bls>| Message::<Bls>::decode(&m.encode(), &ctx()).is_ok();
+    for (value, ok) in [(BOUND, true), (BOUND + 1, false), (u64::MAX, false)] {
+        for m in samples() {
+            let mut views = m.clone();
+            let mut heights = m.clone();
+            match (&mut views, &mut heights) {
+                (Message::Proposal(a), Message::Proposal(b)) => {
+                    let mut h = *a.block.header();
+                    h.view = value;
+                    a.block = Arc::new(Block::assemble(h, a.block.payload().clone()));
+                    b.justify.height = value;
+                }
+                (Message::Vote(a), Message::Vote(b)) => (a.view, b.height) = (value, value),
+                (Message::Timeout(a), Message::Timeout(b)) => (a.view, b.high_qc.view) = (value, value),
+                (Message::Advance(a), Message::Advance(b)) => {
+                    a.high_qc.view = value;
+                    b.high_qc.height = value;
+                    if let Some(tc) = &mut b.tc {
+                        tc.view = value;
+                    }
+                }
+                (Message::Finality(a), Message::Finality(b)) => (a.height, b.height) = (value, value),
+                (Message::FinalityCert(a), Message::FinalityCert(b)) => (a.height, b.height) = (value, value),
+                _ => unreachable!(),
+            }
+            assert_eq!(decodes(&views), ok, "{} with {value}", m.kind());
+            assert_eq!(decodes(&heights), ok, "{} with {value}", m.kind());
+        }
+        let req = Request::Certificates { from: value, max: 1 };
+        assert_eq!(Request::decode(&req.encode()).is_ok(), ok);
+    }
 }
 
 proptest! {

@@ -198,3 +198,180 @@ fn leaders_follow_stake_and_never_repeat_back_to_back() {
         }
     }
 }
+
+// ----- Hostile numbers (issue 13, part 1): no peer-supplied view or height panics a replica. -----
+
+/// A replica (not the leader of view 1) after a quorum of votes for the leader's view-1 block
+/// arrived without the proposal: it holds the certificate (view 2 now) and fetches the block.
+/// Returns the replica, the proposal, the leader and the replica's index.
+fn certified_but_missing(s: &Setup) -> (Replica<Bls>, Proposal<Bls>, u16, u16) {
+    let leader = s.replica(0).leader(1);
+    let me = (leader + 1) % 4;
+    let p = s.proposal(leader, 1, |_| {});
+    let mut r = s.replica(me);
+    let h = p.block.hash();
+    for i in (0..4).filter(|i| *i != me) {
+        let vote = Vote { view: 1, height: 1, block: h, signer: i, signature: Bls::sign(&s.keys[i as usize], &vote_digest(11, 1, 1, &h)) };
+        r.on_message(20, i, Message::Vote(vote));
+    }
+    assert_eq!((r.view(), r.high_qc().block), (2, h));
+    assert!(r.pending_block(&h).is_none());
+    (r, p, leader, me)
+}
+
+#[test]
+fn a_vote_from_the_far_future_is_dropped() {
+    let s = Setup::new();
+    let mut r = s.replica(0);
+    for view in [u64::MAX, u64::MAX - 1, u64::MAX - 64, 1 << 50] {
+        let vote = Vote { view, height: 1, block: Hash32([1; 32]), signer: 1, signature: Bls::sign(&s.keys[1], &vote_digest(11, view, 1, &Hash32([1; 32]))) };
+        let fx = r.on_message(20, 1, Message::Vote(vote));
+        assert!(fx.send.is_empty() && fx.penalties.is_empty(), "{fx:?}");
+    }
+    assert_eq!(r.view(), 1);
+}
+
+#[test]
+fn a_proposal_with_an_overflowing_justify_or_tc_is_rejected() {
+    let s = Setup::new();
+    let leader = s.replica(0).leader(1);
+    let me = (leader + 1) % 4;
+    // The leader signs a block whose justification claims height u64::MAX.
+    let mut r = s.replica(me);
+    let mut p = s.proposal(leader, 1, |_| {});
+    p.justify.height = u64::MAX;
+    let fx = r.on_message(20, leader, Message::Proposal(p));
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
+    // A timeout certificate for view u64::MAX.
+    let mut r = s.replica(me);
+    let mut p = s.proposal(leader, 1, |_| {});
+    let cert = Bls::aggregate(4, &[(0, Bls::sign(&s.keys[0], &[1; 32]))]).unwrap();
+    p.tc = Some(consensus::TimeoutCert { view: u64::MAX, high_qc_views: vec![(0, 0)], high_qc: QuorumCert::genesis(&s.genesis().hash()), cert });
+    let fx = r.on_message(20, leader, Message::Proposal(p));
+    assert_eq!((fx.verdict, fx.penalties.clone()), (Verdict::Reject, vec![(leader, Offence::InvalidMessage)]));
+    assert!(votes(&fx).is_empty());
+    // The replica still votes for the honest proposal.
+    let fx = r.on_message(21, leader, Message::Proposal(s.proposal(leader, 1, |_| {})));
+    assert_eq!(votes(&fx).len(), 1);
+}
+
+#[test]
+fn a_republished_proposal_with_an_overflowing_justify_is_dropped() {
+    let s = Setup::new();
+    let (mut r, p, leader, _) = certified_but_missing(&s);
+    // Anyone may re-publish a late proposal; this one's justification claims height u64::MAX.
+    let mut bad = p.clone();
+    bad.justify.height = u64::MAX;
+    let fx = r.on_message(30, 3, Message::Proposal(bad));
+    assert!(fx.store.is_empty() && r.pending_block(&p.block.hash()).is_none(), "{fx:?}");
+    // The real one is still taken.
+    let fx = r.on_message(31, leader, Message::Proposal(p.clone()));
+    assert_eq!(fx.store.len(), 1);
+    assert!(r.pending_block(&p.block.hash()).is_some());
+}
+
+#[test]
+fn a_catch_up_answer_with_an_overflowing_justify_is_refused() {
+    let s = Setup::new();
+    let (mut r, p, _, me) = certified_but_missing(&s);
+    let hash = p.block.hash();
+    let mut justify = p.justify.clone();
+    justify.height = u64::MAX;
+    let peer = (me + 1) % 4;
+    let request = consensus::Request::Blocks { hash, max: 8 };
+    let fx = r.on_response(30, peer, request, consensus::Response::Blocks(vec![consensus::BlockRecord { block: p.block.clone(), justify }]));
+    assert_eq!(fx.penalties, vec![(peer, Offence::BadResponse)]);
+    assert!(fx.store.is_empty() && r.pending_block(&hash).is_none());
+    let fx = r.on_response(31, peer, request, consensus::Response::Blocks(vec![consensus::BlockRecord { block: p.block.clone(), justify: p.justify.clone() }]));
+    assert!(fx.penalties.is_empty() && r.pending_block(&hash).is_some());
+}
+
+// ----- Timeout certificates prove their highest QC (issue 13, part 1). -----
+
+fn timeout(s: &Setup, view: u64, signer: u16, high_qc_view: u64) -> consensus::Timeout<Bls> {
+    let signature = Bls::sign(&s.keys[signer as usize], &consensus::message::timeout_digest(11, view, high_qc_view));
+    consensus::Timeout { view, high_qc: QuorumCert::genesis(&s.genesis().hash()), signer, signature }
+}
+
+/// What a Byzantine member can build: honest timeouts for `view` (high QC genesis) combined with
+/// its own, which claims a high QC of `view - 1` that nobody certified.
+fn inflated_tc(s: &Setup, view: u64, honest: &[u16], byzantine: u16) -> consensus::TimeoutCert<Bls> {
+    let mut entries: Vec<(u16, u64)> = honest.iter().map(|h| (*h, 0)).chain([(byzantine, view - 1)]).collect();
+    entries.sort();
+    let sigs: Vec<(u16, committee::Signature)> =
+        entries.iter().map(|(i, hv)| (*i, Bls::sign(&s.keys[*i as usize], &consensus::message::timeout_digest(11, view, *hv)))).collect();
+    // The only certificate it can attach is one it has: genesis (view 0, not view - 1).
+    consensus::TimeoutCert { view, high_qc_views: entries, high_qc: QuorumCert::genesis(&s.genesis().hash()), cert: Bls::aggregate(4, &sigs).unwrap() }
+}
+
+#[test]
+fn an_inflated_timeout_certificate_cannot_stop_the_leader() {
+    let s = Setup::new();
+    let probe = s.replica(0);
+    let leader = probe.leader(3);
+    let others: Vec<u16> = (0..4).filter(|i| *i != leader).collect();
+    let (byz, h1, h2) = (others[0], others[1], others[2]);
+    let mut r = s.replica(leader);
+    // Views 1 fails: the honest timeouts take the leader to view 2.
+    for h in [h1, h2] {
+        r.on_message(1_000, h, Message::Timeout(timeout(&s, 1, h, 0)));
+    }
+    assert_eq!(r.view(), 2);
+    // In view 2 the Byzantine member hands the leader a TC(2) whose maximum it inflated to 1.
+    let genesis_qc = QuorumCert::genesis(&s.genesis().hash());
+    let tc = inflated_tc(&s, 2, &[h1, h2], byz);
+    assert_eq!(tc.max_high_qc_view(), 1);
+    let fx = r.on_message(2_000, byz, Message::Advance(consensus::Advance { high_qc: genesis_qc, tc: Some(tc) }));
+    assert_eq!(fx.penalties, vec![(byz, Offence::BadSignature)], "a TC without a QC of its maximal view is refused");
+    assert_eq!(r.view(), 2);
+    // The honest timeouts of view 2 arrive: the leader enters view 3 and can propose.
+    let mut slot = None;
+    for h in [h1, h2] {
+        let fx = r.on_message(2_100, h, Message::Timeout(timeout(&s, 2, h, 0)));
+        slot = slot.or(fx.proposal_slot);
+    }
+    assert_eq!(r.view(), 3);
+    assert_eq!(slot.map(|s| s.view), Some(3), "the leader of view 3 is offered its slot");
+    let fx = r.propose(2_200, 3, Payload::from_transactions([(1u64, vec![5])]), None).expect("the leader proposes");
+    assert!(fx.send.iter().any(|(_, m)| matches!(m, Message::Proposal(p) if p.block.view() == 3)));
+}
+
+// ----- Stale and far-future timeouts and Advances cost no signature check (issue 13, part 1). -----
+
+#[test]
+fn far_future_and_replayed_timeouts_and_advances_are_dropped_before_any_signature_check() {
+    let s = Setup::new();
+    let mut r = s.replica(0);
+    let forged = Bls::sign(&s.keys[2], &[9; 32]);
+    let genesis_qc = QuorumCert::genesis(&s.genesis().hash());
+    // A timeout 5,000 views ahead with a bad signature: dropped unchecked (no penalty).
+    let t = consensus::Timeout { view: 5_000, high_qc: genesis_qc.clone(), signer: 1, signature: forged.clone() };
+    let fx = r.on_message(10, 1, Message::Timeout(t));
+    assert!(fx.penalties.is_empty(), "{:?}", fx.penalties);
+    // An unsolicited Advance that far ahead: dropped unchecked too.
+    let block = Hash32([3; 32]);
+    let fake = QuorumCert { view: 5_000, height: 1, block, cert: Bls::aggregate(4, &[(1, forged.clone())]) };
+    let advance = |qc: &QuorumCert<Bls>| Message::Advance(consensus::Advance { high_qc: qc.clone(), tc: None });
+    let fx = r.on_message(11, 1, advance(&fake));
+    assert!(fx.penalties.is_empty(), "{:?}", fx.penalties);
+    assert_eq!(r.view(), 1);
+    // Once timed out it has asked for help: an Advance is checked, and a real one moves it on.
+    r.on_timer(s.cfg.base_timeout_ms + 1);
+    let fx = r.on_message(s.cfg.base_timeout_ms + 2, 1, advance(&fake));
+    assert_eq!(fx.penalties, vec![(1, Offence::BadSignature)]);
+    let sigs: Vec<(u16, committee::Signature)> = (1..4).map(|i| (i, Bls::sign(&s.keys[i as usize], &vote_digest(11, 5_000, 1, &block)))).collect();
+    let real = QuorumCert { cert: Bls::aggregate(4, &sigs), ..fake };
+    r.on_message(s.cfg.base_timeout_ms + 3, 1, advance(&real));
+    assert_eq!(r.view(), 5_001);
+    // A timeout from a member that is behind is answered with an Advance; a replay soon after
+    // (or a forgery of it) is dropped unchecked; a retransmission a base timeout later is
+    // answered again (the first answer may have been lost).
+    let now = 10_000;
+    let old = timeout(&s, 1, 2, 0);
+    let answers = |fx: &Effects<Bls>| fx.send.iter().filter(|(t, m)| *t == Target::One(2) && matches!(m, Message::Advance(_))).count();
+    assert_eq!(answers(&r.on_message(now, 2, Message::Timeout(old.clone()))), 1);
+    assert_eq!(answers(&r.on_message(now + 1, 2, Message::Timeout(old.clone()))), 0);
+    let fx = r.on_message(now + 2, 2, Message::Timeout(consensus::Timeout { signature: forged, ..old.clone() }));
+    assert!(fx.penalties.is_empty() && fx.send.is_empty(), "{fx:?}");
+    assert_eq!(answers(&r.on_message(now + s.cfg.base_timeout_ms, 2, Message::Timeout(old))), 1);
+}

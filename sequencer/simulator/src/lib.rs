@@ -377,6 +377,8 @@ struct Node<S: Scheme> {
     crash_mid_effects: bool,
     permanently_down: bool,
     sent_log: Vec<Vec<u8>>,
+    /// Honest timeouts a Byzantine member collected, by view (to build inflated TCs from).
+    timeouts_seen: BTreeMap<View, BTreeMap<MemberIndex, Timeout<S>>>,
 }
 
 enum Ev {
@@ -500,6 +502,7 @@ impl<S: SimScheme> Sim<S> {
                 crash_mid_effects: false,
                 permanently_down: false,
                 sent_log: Vec::new(),
+                timeouts_seen: BTreeMap::new(),
             })
             .collect::<Vec<_>>();
         let n = nodes.len();
@@ -687,7 +690,15 @@ impl<S: SimScheme> Sim<S> {
                     return Ok(());
                 }
                 self.outcome.delivered += 1;
-                let msg = Message::<S>::decode(&bytes, &self.ctx).map_err(|e| Violation::Codec(e.to_string()))?;
+                let msg = match Message::<S>::decode(&bytes, &self.ctx) {
+                    Ok(msg) => msg,
+                    // Hostile bytes from a Byzantine member: the node drops them (and penalises).
+                    Err(_) if self.acts_byzantine(from) => {
+                        self.outcome.penalties += 1;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(Violation::Codec(e.to_string())),
+                };
                 if self.acts_byzantine(to) {
                     self.byzantine_receive(to, &msg);
                 }
@@ -1041,6 +1052,12 @@ impl<S: SimScheme> Sim<S> {
                 return;
             }
             Message::Vote(v) if !self.p.equivocate_only => {
+                // A vote from the far future, at or past the wire bound.
+                if self.rng.random_bool(0.2) {
+                    let view = self.hostile_number(v.view);
+                    let sig = S::sign(&key, &consensus::message::vote_digest(chain_id, view, v.height, &v.block));
+                    self.send_bytes_all(i, Target::All, &Message::Vote(Vote { view, signature: sig, ..v.clone() }));
+                }
                 // Also vote for a made-up block in the same view.
                 let fake = Hash32(self.rng.random());
                 let sig = S::sign(&key, &consensus::message::vote_digest(chain_id, v.view, v.height, &fake));
@@ -1085,9 +1102,34 @@ impl<S: SimScheme> Sim<S> {
         self.broadcast(i, target, bytes);
     }
 
-    /// A Byzantine member votes for every proposal it sees, whatever the rules say.
+    /// A view or height near `near`, at the wire bound, just past it, or near `u64::MAX`
+    /// (arithmetic on them must neither overflow nor be trusted).
+    fn hostile_number(&mut self, near: u64) -> u64 {
+        match self.rng.random_range(0..4) {
+            0 => near + consensus::MAX_VIEW / 2,
+            1 => consensus::MAX_VIEW,
+            2 => consensus::MAX_VIEW + 1,
+            _ => u64::MAX - self.rng.random_range(0..64),
+        }
+    }
+
+    /// A Byzantine member votes for every proposal it sees, whatever the rules say, and
+    /// re-publishes it with a justification or timeout certificate of hostile numbers.
     fn byzantine_receive(&mut self, i: usize, msg: &Message<S>) {
+        if let Message::Timeout(t) = msg {
+            if !self.p.equivocate_only {
+                self.inflate_tc(i, t);
+            }
+        }
         if let Message::Proposal(p) = msg {
+            if !self.p.equivocate_only && self.rng.random_bool(0.2) {
+                let mut bad = p.clone();
+                bad.justify.height = self.hostile_number(p.justify.height);
+                if let Some(tc) = &mut bad.tc {
+                    tc.view = self.hostile_number(tc.view);
+                }
+                self.send_bytes_all(i, Target::All, &Message::Proposal(bad));
+            }
             let chain_id = self.cfg.chain_id;
             let key = self.nodes[i].key.clone();
             let b = &p.block;
@@ -1095,6 +1137,42 @@ impl<S: SimScheme> Sim<S> {
             let vote = Message::Vote(Vote { view: b.view(), height: b.height(), block: b.hash(), signer: self.nodes[i].member as MemberIndex, signature: sig });
             self.send_bytes_all(i, Target::All, &vote);
         }
+    }
+}
+
+impl<S: SimScheme> Sim<S> {
+    /// Collects honest timeouts; once they and its own make a quorum for a view `v >= 2`, builds
+    /// `TC(v)` with its own entry claiming a high QC of `v - 1` (inflated: no such certificate
+    /// need exist) and sends it in an `Advance` to everyone, racing the honest TC to the next
+    /// leader. It can only attach a certificate it really has (its own high QC).
+    fn inflate_tc(&mut self, i: usize, t: &Timeout<S>) {
+        let chain_id = self.cfg.chain_id;
+        let node = &mut self.nodes[i];
+        let me = node.member as MemberIndex;
+        let Some(r) = node.replica.as_ref() else { return };
+        if t.signer == me || t.view < 2 || t.view + 2 < r.view() {
+            return;
+        }
+        node.timeouts_seen.retain(|v, _| *v + 2 >= t.view);
+        let entries = node.timeouts_seen.entry(t.view).or_default();
+        if entries.contains_key(&me) {
+            return; // already sent for this view
+        }
+        entries.insert(t.signer, t.clone());
+        let signers: Vec<MemberIndex> = entries.keys().copied().chain([me]).collect();
+        if !r.members().is_quorum(r.members().stake_of(&signers)) {
+            return;
+        }
+        let own = S::sign(&node.key, &consensus::message::timeout_digest(chain_id, t.view, t.view - 1));
+        let mut sigs: Vec<(MemberIndex, S::Signature)> = entries.iter().map(|(s, e)| (*s, e.signature.clone())).chain([(me, own)]).collect();
+        sigs.sort_by_key(|(s, _)| *s);
+        let mut high_qc_views: Vec<(MemberIndex, View)> = entries.iter().map(|(s, e)| (*s, e.high_qc.view)).chain([(me, t.view - 1)]).collect();
+        high_qc_views.sort();
+        entries.insert(me, t.clone()); // marks the view done
+        let Some(cert) = S::aggregate(r.members().len(), &sigs) else { return };
+        let high_qc = r.high_qc().clone();
+        let tc = consensus::TimeoutCert { view: t.view, high_qc_views, high_qc: high_qc.clone(), cert };
+        self.send_bytes_all(i, Target::All, &Message::Advance(consensus::Advance { high_qc, tc: Some(tc) }));
     }
 }
 
