@@ -189,7 +189,8 @@ fn dissection(budget: u64) -> Result<serde_json::Value> {
     let t = Instant::now();
     pvm.run_level(input.clone())?;
     let fast_seconds = t.elapsed().as_secs_f64();
-    let points: Vec<u64> = (0..32u64).map(|k| (k * budget / 32).max(k)).collect::<Vec<_>>();
+    // From tick 1: tick 0 is the driver's start, before which the state is the previous level's.
+    let points: Vec<u64> = (0..32u64).map(|k| (k * budget / 32).max(1)).collect::<Vec<_>>();
     eprintln!("dissection: 32 state hashes of run 0 on the reference machine...");
     let t = Instant::now();
     let states = pvm.run_states(input, 0, &points)?;

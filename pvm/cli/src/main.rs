@@ -277,7 +277,11 @@ fn trace(args: &ReplayArgs, tick: u64, around: u64) -> Result<()> {
     let out = std::io::stdout();
     let mut out = out.lock();
     for l in lines {
-        let instr = l.instr.map(|i| format!("{:?} {:#x}", i.op, i.imm)).unwrap_or_else(|| "(padding)".into());
+        let instr = match (l.instr, l.driver) {
+            (Some(i), _) => format!("{:?} {:#x}", i.op, i.imm),
+            (None, Some(d)) => format!("(driver: {d})"),
+            (None, None) => "(padding)".into(),
+        };
         let mem: Vec<String> = l.memory_written.iter().map(|a| format!("{a:#x}")).collect();
         if args.json {
             writeln!(out, "{}", json!({"tick": l.run_tick, "pc": l.pc, "instruction": instr, "stack_top": l.stack_top, "depth": l.depth, "memory_written": mem, "ended": l.ended}))?;
@@ -311,8 +315,10 @@ fn prove(args: &ReplayArgs, tick: u64, out_path: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     let p = pvm.prove_tick(input, args.run, tick, l1.level(args.level))?;
     let seconds = started.elapsed().as_secs_f64();
+    // The kernel registry the L1 would hold: the module root of the kernel the state runs.
+    let kernels = pvm.module_roots(args.level)?;
     let config = pvm.config();
-    let ctx = pvm::StepContext { tick_budget: config.tick_budget, metadata: config.metadata, inbox: &l1, preimages: config.preimages.as_ref() };
+    let ctx = pvm::StepContext { tick_budget: config.tick_budget, metadata: config.metadata, inbox: &l1, preimages: config.preimages.as_ref(), kernels: &kernels };
     let verified = pvm::verify_step(&p.pre.state_hash, &p.proof, &ctx).context("the Rust verifier rejects the proof")?;
     anyhow::ensure!(verified == p.post.state_hash, "the Rust verifier disagrees with the machine on tick {tick}");
     std::fs::write(out_path, &p.proof).with_context(|| format!("writing {}", out_path.display()))?;
@@ -333,9 +339,11 @@ fn states(args: &ReplayArgs, ticks: &[u64]) -> Result<()> {
     let out = std::io::stdout();
     let mut out = out.lock();
     let status = |s: u8| match s {
+        0 => "level",
         1 => "running",
         2 => "returned",
-        _ => "failed",
+        3 => "failed",
+        _ => "next-run",
     };
     for s in states {
         let h = protocol::Hash32(s.state_hash);

@@ -196,7 +196,8 @@ fn trace_and_states_replay_a_run() {
     assert!(together.status.success(), "{}", String::from_utf8_lossy(&together.stderr));
     let together = lines(&together);
     assert_eq!(together.len(), 3);
-    assert_eq!(together[0]["status"], "running");
+    assert_eq!(together[0]["status"], "level", "before the driver's first tick: the previous level's state");
+    assert_eq!(together[1]["status"], "running");
     assert_eq!(together[2]["status"], "returned");
     let alone = lines(&with("states", &["--ticks", "10", "--json"]));
     assert_eq!(alone[0]["state_hash"], together[1]["state_hash"]);
@@ -207,6 +208,11 @@ fn trace_and_states_replay_a_run() {
     let p = &lines(&out)[0];
     assert_eq!(p["pre_state_hash"], together[1]["state_hash"], "the proof starts from the state at tick 10");
     assert_eq!(std::fs::metadata(&proof).unwrap().len(), p["bytes"].as_u64().unwrap());
+    // The driver's two ticks prove too: the run's start and its end (the level's end here).
+    for tick in ["0", "999999"] {
+        let out = with("prove", &["--tick", tick, "--out", proof.to_str().unwrap(), "--json"]);
+        assert!(out.status.success(), "tick {tick}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 
     let fails = |out: Output, what: &str| {
         assert_eq!(out.status.code(), Some(2), "{what}");

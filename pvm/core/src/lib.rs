@@ -27,7 +27,9 @@ pub use pvm::{KernelChange, LevelInput, LevelOutcome, Pvm, PvmError, RunEnd, Run
 pub use pvm_durable::{Key, NodeKind};
 pub use pvm_fast::Compiler;
 pub use pvm_host::{Abort, NoPreimages, PreimageDir, PreimageMap, PreimageSource};
-pub use pvm_reference::{verify_step, L1Inbox, LevelOnL1, NoL1, ProofError, ReplayError, StepContext, StepProof, SyntheticL1, TickState};
+pub use pvm_reference::{
+    kernel_value_hash, verify_step, KernelRegistry, L1Inbox, LevelOnL1, ModuleRoots, NoKernels, NoL1, ProofError, ReplayError, StepContext, StepProof, SyntheticL1, TickState,
+};
 pub use state::MachineState;
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use crate::config::PvmConfig;
 use crate::engine::{Engine, LoadedKernel};
 use crate::db::{Commit, DbError, DbNodes, LevelRecord, StateDb};
 use crate::outbox::OutboxTree;
-use crate::state::{key, keys, stuck, MachineState, MAX_REBOOTS_PER_LEVEL};
+use crate::state::{key, keys, MachineState};
+use pvm_host::driver;
 
 /// What can go wrong. None of these changes the committed state: a failed level can be run
 /// again once the cause is fixed.
@@ -204,8 +205,8 @@ pub struct LevelOutcome {
 enum Driven {
     /// The level is done.
     Level { host: HostState, runs: Vec<RunReport>, changes: Vec<KernelChange> },
-    /// Before the run asked for, with the kernel it will run.
-    Stopped { host: HostState, kernel: LoadedKernel, reboots: u32 },
+    /// Before the run asked for (before its first tick: the reboot counter is not written yet).
+    Stopped { host: HostState, reboots: u32 },
 }
 
 /// A PVM with its state directory. See the crate documentation.
@@ -429,35 +430,56 @@ impl Pvm {
     }
 
     /// The state at each of `ticks` (increasing, below the tick budget) of run `run` of the level
-    /// `input` (which this state has processed): what a dissection of that run needs. The
-    /// level driver replays the runs before it with this PVM's engine, from the committed state
+    /// `input` (which this state has processed): what a dissection of that run needs. Tick 0 is
+    /// the state before the run's first tick (the previous level's state for run 0). The level
+    /// driver replays the runs before it with this PVM's engine, from the committed state
     /// before the level; the run itself is replayed on the reference machine, which hashes its
     /// whole state only at the ticks asked for.
     pub fn run_states(&mut self, input: LevelInput, run: usize, ticks: &[u64]) -> Result<Vec<pvm_reference::TickState>, PvmError> {
-        let (mut host, kernel, start) = self.run_start(input, run)?;
+        let (mut before, mut host, kernel, start) = self.run_start(input, run)?;
         let level = start.level;
-        pvm_reference::replay(&kernel, &mut host, start, ticks).map_err(|error| PvmError::Replay { level, run, error })
+        pvm_reference::replay(&kernel, &mut before, &mut host, &start, ticks).map_err(|error| PvmError::Replay { level, run, error })
+    }
+
+    /// The state after run `run` of the level `input`: the next run's start, or the level's
+    /// state after its last run.
+    pub fn run_end_state(&mut self, input: LevelInput, run: usize) -> Result<pvm_reference::TickState, PvmError> {
+        let (mut before, mut host, kernel, start) = self.run_start(input, run)?;
+        let level = start.level;
+        pvm_reference::run_end_state(&kernel, &mut before, &mut host, &start).map_err(|error| PvmError::Replay { level, run, error })
     }
 
     /// The proof of tick `tick` of run `run` of the level `input`, with the states before and
     /// after it (docs/pvm.md section 9.5; `pvm_reference::verify_step` checks it). A
-    /// `read_input` step needs `l1`, where the level was posted on the L1.
+    /// `read_input` step and the last tick of a failed run need `l1`, where the level was
+    /// posted on the L1.
     pub fn prove_tick(&mut self, input: LevelInput, run: usize, tick: u64, l1: Option<&pvm_reference::LevelOnL1>) -> Result<pvm_reference::StepProof, PvmError> {
-        let (mut host, kernel, start) = self.run_start(input, run)?;
+        let (mut before, mut host, kernel, start) = self.run_start(input, run)?;
         let level = start.level;
-        pvm_reference::prove(&kernel, &mut host, start, tick, l1).map_err(|error| PvmError::Replay { level, run, error })
+        pvm_reference::prove(&kernel, &mut before, &mut host, &start, tick, l1).map_err(|error| PvmError::Replay { level, run, error })
     }
 
     /// The ticks `[from, to)` of run `run` of the level `input`, executed on the reference
     /// machine: instruction, stack top, call depth and memory written at each.
     pub fn trace_run(&mut self, input: LevelInput, run: usize, from: u64, to: u64) -> Result<Vec<pvm_reference::TraceLine>, PvmError> {
-        let (mut host, kernel, start) = self.run_start(input, run)?;
+        let (_, mut host, kernel, start) = self.run_start(input, run)?;
         pvm_reference::trace(&kernel, &mut host, start.budget, from, to).map_err(|error| PvmError::Replay { level: start.level, run, error })
     }
 
-    /// The host state and kernel at the start of run `run` of the level `input`, and where the
-    /// run starts.
-    pub fn run_start(&mut self, input: LevelInput, run: usize) -> Result<(HostState, Arc<pvm_reference::Kernel>, pvm_reference::RunStart), PvmError> {
+    /// The module roots of the kernels levels up to `level` can run (the one at the state
+    /// before it): what the L1's kernel registry holds for a rollup that never upgraded.
+    pub fn module_roots(&self, level: u32) -> Result<pvm_reference::ModuleRoots, PvmError> {
+        let mut view = self.view(level.saturating_sub(1))?;
+        let bytes = view.read(&key(keys::FALLBACK))?.unwrap_or_default();
+        let mut roots = pvm_reference::ModuleRoots::default();
+        roots.register(&bytes)?;
+        Ok(roots)
+    }
+
+    /// Run `run` of the level `input`: the durable storage before its first tick, the host
+    /// state after it (reboot counter written, kernel selected), the kernel on the reference
+    /// machine, and where the run starts.
+    pub fn run_start(&mut self, input: LevelInput, run: usize) -> Result<(Tree, HostState, Arc<pvm_reference::Kernel>, pvm_reference::RunStart), PvmError> {
         let level = input.level;
         if level == 0 || level > self.head.level {
             return Err(PvmError::UnknownLevel(level));
@@ -472,9 +494,11 @@ impl Pvm {
             preimages: self.config.preimages.clone(),
             metadata: self.config.metadata,
         };
-        let Driven::Stopped { mut host, kernel, reboots } = self.drive(host, level, Some(run))? else {
+        let Driven::Stopped { mut host, reboots } = self.drive(host, level, Some(run))? else {
             return Err(PvmError::NoSuchRun { level, run, runs: 0 });
         };
+        let before_start = host.durable.fork();
+        let kernel = self.select_kernel(&mut host.durable, &mut Vec::new(), level, reboots)?;
         let hash = kernel.hash();
         let reference = match (kernel, self.replays.cached(&hash)) {
             // This PVM runs on the reference machine already: the kernel is lowered.
@@ -484,14 +508,16 @@ impl Pvm {
                 self.replays.load(hash, &bytes).map_err(|e| PvmError::Engine { level, reason: format!("reference machine: {e}") })?
             }
         };
+        let outbox_slot = self.outbox.slot_path(&self.db, &before.outbox_root.0, level)?;
         let start = pvm_reference::RunStart {
             level,
             ticks_before: before.ticks.saturating_add(run as u64 * self.config.tick_budget),
             reboots,
             outbox_root: before.outbox_root.0,
             budget: self.config.tick_budget,
+            outbox_slot,
         };
-        Ok((host, reference, start))
+        Ok((before_start, host, reference, start))
     }
 
     /// The level driver: `kernel_run` after `kernel_run` until the kernel yields, the reboot
@@ -500,46 +526,38 @@ impl Pvm {
         let mut runs = Vec::new();
         let mut changes = Vec::new();
         let mut reboots = 0u32;
+        let instructions = pvm_reference::instruction_budget(self.config.tick_budget);
         loop {
-            host.durable.set_value(&key(keys::REBOOT_COUNTER), &reboots.to_be_bytes()).map_err(access)?;
-            let kernel = self.select_kernel(&mut host.durable, &mut changes, level)?;
             if stop_before == Some(runs.len()) {
-                return Ok(Driven::Stopped { host, kernel, reboots });
+                return Ok(Driven::Stopped { host, reboots });
             }
+            let kernel = self.select_kernel(&mut host.durable, &mut changes, level, reboots)?;
             let snapshot = host.durable.snapshot();
             let outbox_len = host.outbox.len();
             let first_input = host.inbox.next;
-            let report = self.engine.run(&kernel, host, self.config.tick_budget);
+            let report = self.engine.run(&kernel, host, instructions);
             host = report.host;
             let inputs_read = host.inbox.next - first_input;
-            let again = match report.outcome {
+            let end = match report.outcome {
                 RunOutcome::Completed => {
                     let reboot = host.durable.has(&key(keys::REBOOT))? != NodeKind::Missing;
-                    host.durable.delete(&key(keys::REBOOT))?;
-                    host.durable.delete(&key(keys::STUCK))?;
                     runs.push(RunReport { end: RunEnd::Completed { reboot }, metered_ticks: report.ticks, inputs_read });
-                    if reboot && reboots == MAX_REBOOTS_PER_LEVEL {
-                        host.durable.set_value(&key(keys::STUCK), &[stuck::TOO_MANY_REBOOTS]).map_err(access)?;
-                    }
-                    reboot
+                    driver::RunEnd::Returned
                 }
                 RunOutcome::Failed(failure) => {
                     // Atomic: nothing the run wrote survives. The inputs it read stay read, and
                     // a run that read none loses the next one, so failures always progress.
                     host.durable.restore(snapshot);
                     host.outbox.truncate(outbox_len);
-                    if inputs_read == 0 && host.inbox.has_unread() {
-                        host.inbox.next += 1;
-                    }
-                    host.durable.set_value(&key(keys::STUCK), &[stuck::RUN_FAILED]).map_err(access)?;
+                    host.inbox.next = driver::after_failure(host.inbox.next as u64, first_input as u64, host.inbox.messages.len() as u64) as usize;
                     tracing::debug!(level, %failure, "kernel_run failed and was rolled back");
                     runs.push(RunReport { end: RunEnd::Failed(failure.to_string()), metered_ticks: report.ticks, inputs_read });
-                    host.inbox.has_unread()
+                    driver::RunEnd::Failed { inputs_remain: host.inbox.has_unread() }
                 }
                 RunOutcome::Aborted(abort) => return Err(PvmError::Aborted { level, abort }),
                 RunOutcome::EngineError(reason) => return Err(PvmError::Engine { level, reason }),
             };
-            if !again || reboots == MAX_REBOOTS_PER_LEVEL {
+            if !driver::end_run(&mut host.durable, end, reboots)? {
                 if let Some(run) = stop_before {
                     return Err(PvmError::NoSuchRun { level, run, runs: runs.len() });
                 }
@@ -549,54 +567,47 @@ impl Pvm {
         }
     }
 
-    /// The kernel to run: `/kernel/boot.wasm` if it is the last kernel that loaded or loads now
+    /// The start of run `reboots` (its first tick): writes the reboot counter and returns the
+    /// kernel to run: `/kernel/boot.wasm` if it is the last kernel that loaded or loads now
     /// (then it becomes the fallback), else the fallback, put back at `/kernel/boot.wasm`.
-    fn select_kernel(&self, tree: &mut Tree, changes: &mut Vec<KernelChange>, level: u32) -> Result<LoadedKernel, PvmError> {
-        let (boot, fallback) = (key(keys::BOOT), key(keys::FALLBACK));
-        let fallback_hash = tree.value_hash(&fallback)?.ok_or_else(|| DurableError::Corrupt { hash: String::new(), reason: "missing the fallback kernel" })?;
-        let boot_hash = tree.value_hash(&boot)?;
-        if boot_hash != Some(fallback_hash) {
-            let loaded = match (boot_hash, tree.read_value(&boot)?) {
-                (Some(h), Some(bytes)) => match self.engine.load(h, &bytes) {
-                    Ok(k) => Ok(k),
-                    Err(e) if e.is_kernel_fault() => Err(e.to_string()),
+    fn select_kernel(&self, tree: &mut Tree, changes: &mut Vec<KernelChange>, level: u32, reboots: u32) -> Result<LoadedKernel, PvmError> {
+        let current = match driver::start_run(tree, reboots)? {
+            driver::Selection::Current(h) => h,
+            driver::Selection::Restored(h) => {
+                let reason = "/kernel/boot.wasm was deleted".to_string();
+                tracing::warn!(level, %reason, "kernel upgrade rejected; the previous kernel stays");
+                changes.push(KernelChange::Rejected { reason });
+                h
+            }
+            driver::Selection::Upgrade { boot, fallback } => {
+                let bytes = tree.read_value(&key(keys::BOOT))?.unwrap_or_default();
+                match self.engine.load(boot, &bytes) {
+                    Ok(kernel) => {
+                        driver::accept_upgrade(tree)?;
+                        tracing::info!(level, kernel = %Hash32(kernel.hash()), "kernel upgraded");
+                        changes.push(KernelChange::Upgraded { hash: Hash32(kernel.hash()) });
+                        return Ok(kernel);
+                    }
+                    Err(e) if e.is_kernel_fault() => {
+                        let reason = e.to_string();
+                        tracing::warn!(level, %reason, "kernel upgrade rejected; the previous kernel stays");
+                        driver::reject_upgrade(tree)?;
+                        changes.push(KernelChange::Rejected { reason });
+                        fallback
+                    }
                     // Not the kernel's fault: rejecting it here would diverge from nodes whose
                     // compiler handles it. Stop instead, saying what to change.
-                    Err(e) => {
-                        return Err(PvmError::Engine { level, reason: format!("{e}; run this node with the cranelift compiler") })
-                    }
-                },
-                _ => Err("/kernel/boot.wasm was deleted".to_string()),
-            };
-            match loaded {
-                Ok(kernel) => {
-                    tree.copy(&boot, &fallback).map_err(access)?;
-                    tracing::info!(level, kernel = %Hash32(kernel.hash()), "kernel upgraded");
-                    changes.push(KernelChange::Upgraded { hash: Hash32(kernel.hash()) });
-                    return Ok(kernel);
-                }
-                Err(reason) => {
-                    tracing::warn!(level, %reason, "kernel upgrade rejected; the previous kernel stays");
-                    tree.copy(&fallback, &boot).map_err(access)?;
-                    tree.set_value(&key(keys::STUCK), &[stuck::UPGRADE_REJECTED]).map_err(access)?;
-                    changes.push(KernelChange::Rejected { reason });
+                    Err(e) => return Err(PvmError::Engine { level, reason: format!("{e}; run this node with the cranelift compiler") }),
                 }
             }
-        }
-        if let Some(k) = self.engine.cached(&fallback_hash) {
+        };
+        if let Some(k) = self.engine.cached(&current) {
             return Ok(k);
         }
-        let bytes = tree.read_value(&fallback)?.unwrap_or_default();
+        let bytes = tree.read_value(&key(keys::FALLBACK))?.unwrap_or_default();
         self.engine
-            .load(fallback_hash, &bytes)
+            .load(current, &bytes)
             .map_err(|e| PvmError::Engine { level, reason: format!("the current kernel no longer loads: {e}") })
-    }
-}
-
-fn access(e: pvm_durable::AccessError) -> PvmError {
-    match e {
-        pvm_durable::AccessError::Backend(b) => PvmError::Storage(b),
-        other => PvmError::Storage(DurableError::Corrupt { hash: String::new(), reason: leak(other) }),
     }
 }
 

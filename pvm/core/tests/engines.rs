@@ -271,7 +271,10 @@ fn run_states_are_consistent_and_bad_requests_are_errors() {
         let alone = pvm.run_states(input.clone(), 0, &[*t]).unwrap();
         assert_eq!(alone[0], *s, "tick {t}");
         assert_eq!(s.run_tick, *t);
-        assert_eq!(s.status, if *t < used { 1 } else { 2 }, "tick {t}: running until the return, then padding");
+        // Tick 0 is the driver's start (before it: the previous level's state), tick t from 1
+        // executes instruction t - 1, then padding until the driver's end at budget - 1.
+        let status = if *t == 0 { 0 } else if *t <= used { 1 } else { 2 };
+        assert_eq!(s.status, status, "tick {t}: between levels, running until the return, then padding");
     }
     let mut hashes: Vec<_> = together.iter().map(|s| s.state_hash).collect();
     hashes.dedup();
@@ -284,7 +287,7 @@ fn run_states_are_consistent_and_bad_requests_are_errors() {
     let mut p = Pvm::create(dir.path(), &trap, config(EngineKind::Fast, 1000)).unwrap();
     p.run_level(input.clone()).unwrap();
     let s = p.run_states(input.clone(), 1, &[0, 1, 999]).unwrap();
-    assert_eq!(s.iter().map(|s| s.status).collect::<Vec<_>>(), vec![1, 3, 3]);
+    assert_eq!(s.iter().map(|s| s.status).collect::<Vec<_>>(), vec![4, 1, 3], "between runs, at the trap, failed");
     assert_eq!(s[0].tick, 1000, "run 1 starts one budget later");
 
     // Bad requests.

@@ -3,7 +3,9 @@
 //! the state the reference machine reaches after tick `t`, and a proof changed in any byte is
 //! rejected or gives another state. Host calls are proven against a synthetic L1 holding the
 //! level (its accumulator and delayed-message hashes) and the preimage pages the kernel reveals.
-//! Steps this version does not prove yet (the run's last tick) are counted, not hidden.
+//! The level driver's ticks (a run's first and last) are proven too and chain the runs of a
+//! level into the committed level state. Steps this version does not prove (a kernel upgrade's
+//! first tick) are counted, not hidden.
 
 mod common;
 
@@ -77,14 +79,16 @@ fn round_trip_with(
     let mut l1 = SyntheticL1::new();
     l1.post_level(1, &input.messages).unwrap();
     let o = pvm.run_level(input.clone()).unwrap();
+    // Tick t (from 1) executes instruction t - 1: the run's instructions are ticks 1..=used.
     let used = o.runs[0].metered_ticks.max(1);
-    let mut ticks: Vec<u64> = if used as usize <= samples { (0..used).collect() } else { (0..samples).map(|_| rng.next() % used).collect() };
-    // The first tick, the last real one (the return, or the trap), the first and the last
-    // padding tick that can be proven.
-    ticks.extend([0, used - 1, used, budget - 2]);
-    // A run that used its whole budget: its last tick is the driver's (not provable yet).
-    ticks.retain(|t| *t < budget - 1);
-    let ctx = StepContext { tick_budget: budget, metadata, inbox: &l1, preimages: pages.as_ref() };
+    let mut ticks: Vec<u64> = if used as usize <= samples { (1..=used).collect() } else { (0..samples).map(|_| 1 + rng.next() % used).collect() };
+    // The driver's first tick, the first instruction, the last one (the return, or the trap),
+    // the first and the last padding tick, the driver's last tick.
+    ticks.extend([0, 1, used, used + 1, budget - 2, budget - 1]);
+    ticks.sort_unstable();
+    ticks.dedup();
+    let kernels = pvm.module_roots(1).unwrap();
+    let ctx = StepContext { tick_budget: budget, metadata, inbox: &l1, preimages: pages.as_ref(), kernels: &kernels };
     for t in ticks {
         let p = match pvm.prove_tick(input.clone(), 0, t, l1.level(1)) {
             Ok(p) => p,
@@ -98,8 +102,13 @@ fn round_trip_with(
         let got = verify_step(&p.pre.state_hash, &p.proof, &ctx).unwrap_or_else(|e| panic!("{name}: tick {t}: {e}"));
         assert_eq!(got, p.post.state_hash, "{name}: tick {t}: the verifier's post-state is not the machine's");
         tally.proven += 1;
-        let class = if p.pre.status == 1 { op_at(&p.proof) } else { "padding".into() };
-        if class.starts_with("HostCall") && !tally.bytes.contains_key(&class) {
+        let class = match t {
+            0 => "driver: run start".into(),
+            t if t + 1 == budget => "driver: run end".into(),
+            _ if p.pre.status == 1 => op_at(&p.proof),
+            _ => "padding".into(),
+        };
+        if (class.starts_with("HostCall") || class.starts_with("driver")) && !tally.bytes.contains_key(&class) {
             // The first proof of each host function: every byte changed in turn.
             tally.tampered += tamper_every_byte(name, t, &p, &ctx);
         }
@@ -258,6 +267,7 @@ fn proofs_round_trip_and_tampering_is_caught() {
         assert!(tally.bytes.contains_key(&format!("HostCall {}", f.name())), "no proof of a {} step", f.name());
     }
     assert!(random >= n / 2, "{random} of {n} random kernels");
+    assert!(tally.bytes.contains_key("driver: run start") && tally.bytes.contains_key("driver: run end"));
 }
 
 /// A kernel calling every host function, through `call_indirect` too, with good and bad
@@ -348,3 +358,111 @@ fn host_calls(tally: &mut Tally, rng: &mut Rng) {
     assert!(round_trip_with("host calls", &kernel, &transfers, &externals, pages, 2000, tally, rng));
 }
 
+
+/// The driver's ticks chain the runs of a level: a kernel that reboots, deletes its own module
+/// (the driver restores the fallback), traps (rolled back), loops until out of ticks (fails at
+/// the driver's end tick) and finally returns. Both driver ticks of every run are proven and
+/// tampered with, and the states they give chain from the previous level's committed state to
+/// this level's.
+#[test]
+fn driver_ticks_chain_every_run_of_a_level() {
+    let kernel = wat::parse_str(
+        r#"(module
+          (import "smart_rollup_core" "store_read" (func $store_read (param i32 i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_write" (func $store_write (param i32 i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_delete" (func $store_delete (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "write_output" (func $write_output (param i32 i32) (result i32)))
+          (memory 1) (export "memory" (memory 0))
+          (data (i32.const 0) "/readonly/kernel/env/reboot_counter")
+          (data (i32.const 64) "/kernel/env/reboot")
+          (data (i32.const 96) "/kernel/boot.wasm")
+          (func (export "kernel_run") (local $r i32)
+            (drop (call $store_read (i32.const 0) (i32.const 35) (i32.const 0) (i32.const 200) (i32.const 4)))
+            (local.set $r (i32.load8_u (i32.const 203)))
+            (drop (call $write_output (i32.const 200) (i32.const 4)))
+            (if (i32.eq (local.get $r) (i32.const 1)) (then (drop (call $store_delete (i32.const 96) (i32.const 17)))))
+            (if (i32.lt_u (local.get $r) (i32.const 3)) (then
+              (drop (call $store_write (i32.const 64) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 0)))))
+            (if (i32.eq (local.get $r) (i32.const 2)) (then unreachable))
+            (if (i32.eq (local.get $r) (i32.const 3)) (then (loop $forever (br $forever))))))"#,
+    )
+    .unwrap();
+    let budget = 3_000;
+    let mut config = PvmConfig::new(RollupMetadata { address: Address([7; 20]), origination_level: 1 });
+    config.tick_budget = budget;
+    let metadata = config.metadata;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pvm = Pvm::create(dir.path(), &kernel, config).unwrap();
+    let before = pvm.head().state_hash.0;
+    let input = LevelInput::new(1, info(1), &[], &[b"a".to_vec(), b"b".to_vec()]);
+    let mut l1 = SyntheticL1::new();
+    l1.post_level(1, &input.messages).unwrap();
+    let o = pvm.run_level(input.clone()).unwrap();
+    // Runs 0 and 1 reboot, run 2 traps, run 3 runs out of ticks, run 4 returns.
+    assert_eq!(o.runs.len(), 5, "{:?}", o.runs);
+    assert!(matches!(o.runs[2].end, pvm::RunEnd::Failed(_)) && matches!(o.runs[3].end, pvm::RunEnd::Failed(_)));
+    assert_eq!(o.outbox.len(), 3, "the failed runs' messages are rolled back");
+    let kernels = pvm.module_roots(1).unwrap();
+    let preimages = PreimageMap::default();
+    let ctx = StepContext { tick_budget: budget, metadata, inbox: &l1, preimages: &preimages, kernels: &kernels };
+    let mut state = before;
+    let mut tampered = 0;
+    for run in 0..o.runs.len() {
+        for t in [0, 1, budget - 2, budget - 1] {
+            let p = pvm.prove_tick(input.clone(), run, t, l1.level(1)).unwrap_or_else(|e| panic!("run {run} tick {t}: {e}"));
+            let got = verify_step(&p.pre.state_hash, &p.proof, &ctx).unwrap_or_else(|e| panic!("run {run} tick {t}: {e}"));
+            assert_eq!(got, p.post.state_hash, "run {run} tick {t}");
+            if t == 0 {
+                assert_eq!(p.pre.state_hash, state, "run {run}: its start is where the previous run ended");
+                assert_eq!(p.pre.status, if run == 0 { 0 } else { 4 });
+                assert_eq!(p.post.status, 1);
+            }
+            if t == budget - 1 {
+                state = p.post.state_hash;
+                assert_eq!(p.pre.status, if run == 3 { 1 } else if run == 2 { 3 } else { 2 }, "run {run}");
+                assert_eq!(p.post.status, if run + 1 == o.runs.len() { 0 } else { 4 }, "run {run}");
+            }
+            if t == 0 || t == budget - 1 {
+                tampered += tamper_every_byte("driver", t, &p, &ctx);
+            }
+        }
+    }
+    assert_eq!(state, o.record.state_hash.0, "the last run's end is the level's committed state");
+    assert!(tampered > 0);
+    // Without the kernel in the registry a run's start is refused.
+    let p = pvm.prove_tick(input.clone(), 0, 0, l1.level(1)).unwrap();
+    let none = pvm::ModuleRoots::default();
+    let unknown = StepContext { kernels: &none, ..ctx };
+    assert!(matches!(verify_step(&p.pre.state_hash, &p.proof, &unknown), Err(ProofError::UnknownKernel(_))));
+}
+
+/// A run whose first tick would load a kernel upgrade is refused by name, not proven wrongly.
+#[test]
+fn a_run_start_loading_an_upgrade_is_not_provable_yet() {
+    let kernel = wat::parse_str(
+        r#"(module
+          (import "smart_rollup_core" "store_write" (func $store_write (param i32 i32 i32 i32 i32) (result i32)))
+          (import "smart_rollup_core" "store_has" (func $store_has (param i32 i32) (result i32)))
+          (memory 1) (export "memory" (memory 0))
+          (data (i32.const 0) "/kernel/env/reboot") (data (i32.const 32) "/kernel/boot.wasm") (data (i32.const 64) "/done")
+          (func (export "kernel_run")
+            (if (i32.eqz (call $store_has (i32.const 64) (i32.const 5))) (then
+              (drop (call $store_write (i32.const 64) (i32.const 5) (i32.const 0) (i32.const 0) (i32.const 1)))
+              (drop (call $store_write (i32.const 32) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 8)))
+              (drop (call $store_write (i32.const 0) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 0)))))))"#,
+    )
+    .unwrap();
+    let mut config = PvmConfig::new(RollupMetadata { address: Address([7; 20]), origination_level: 1 });
+    config.tick_budget = 1_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pvm = Pvm::create(dir.path(), &kernel, config).unwrap();
+    let input = LevelInput::new(1, info(1), &[], &[]);
+    let mut l1 = SyntheticL1::new();
+    l1.post_level(1, &input.messages).unwrap();
+    let o = pvm.run_level(input.clone()).unwrap();
+    assert_eq!(o.runs.len(), 2);
+    match pvm.prove_tick(input, 1, 0, l1.level(1)) {
+        Err(PvmError::Replay { error: ReplayError::Proof(ProofError::NotProvable(what)), .. }) => assert!(what.contains("upgrade"), "{what}"),
+        other => panic!("an upgrade's first tick: {:?}", other.map(|p| p.post.state_hash)),
+    }
+}

@@ -12,6 +12,7 @@
 //! then abandons the level without committing anything.
 
 pub use pvm_abi as abi;
+pub mod driver;
 mod host;
 mod memory;
 mod reveal;

@@ -145,6 +145,8 @@ pub struct StepContext<'a> {
     pub inbox: &'a dyn L1Inbox,
     /// The preimage oracle: pages uploaded by their reveal hash.
     pub preimages: &'a dyn PreimageSource,
+    /// The module roots of the kernels the L1 knows (a run's first tick needs its kernel's).
+    pub kernels: &'a dyn crate::driver::KernelRegistry,
 }
 
 impl std::fmt::Debug for StepContext<'_> {
@@ -154,10 +156,10 @@ impl std::fmt::Debug for StepContext<'_> {
 }
 
 impl StepContext<'static> {
-    /// A context with only the budget and the metadata: it proves every step but inputs read
-    /// and pages revealed.
+    /// A context with only the budget and the metadata: it proves every step but inputs read,
+    /// pages revealed, failed runs' last ticks and runs' first ticks.
     pub fn without_l1(tick_budget: u64, metadata: RollupMetadata) -> Self {
-        StepContext { tick_budget, metadata, inbox: &NoL1, preimages: &pvm_host::NoPreimages }
+        StepContext { tick_budget, metadata, inbox: &NoL1, preimages: &pvm_host::NoPreimages, kernels: &crate::driver::NoKernels }
     }
 }
 
@@ -338,7 +340,7 @@ fn read_memory(r: &mut Reader<'_>, root: &[u8; 32]) -> Result<(Leaves, Vec<[u8; 
 // Durable storage.
 
 /// Nodes from two stores: the ones a run made since its tree was last committed, over the PVM's.
-struct Layered {
+pub(crate) struct Layered {
     top: MemStore,
     base: Arc<dyn NodeStore>,
 }
@@ -353,7 +355,7 @@ impl NodeStore for Layered {
 }
 
 /// A store that notes which nodes are loaded, in the order they first are.
-struct Recording<S> {
+pub(crate) struct Recording<S> {
     inner: S,
     loaded: Mutex<Vec<(Hash, Vec<u8>)>>,
 }
@@ -372,9 +374,42 @@ impl<S: NodeStore> NodeStore for Recording<S> {
 }
 
 /// The proof's nodes by hash; which of them the call loaded, in order.
-struct Witnessed {
+pub(crate) struct Witnessed {
     nodes: HashMap<Hash, Vec<u8>>,
     loaded: Mutex<Vec<Hash>>,
+}
+
+impl Witnessed {
+    /// The nodes loaded so far, in order.
+    pub(crate) fn loaded(&self) -> Vec<Hash> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// `durable` (with what it has not committed) over a store that records the nodes loaded.
+pub(crate) fn recording_tree(durable: &Tree) -> (Tree, Arc<Recording<Layered>>) {
+    let mut fork = durable.fork();
+    let (root, fresh) = fork.commit();
+    let top = MemStore::new();
+    top.insert_all(fresh);
+    let store = Arc::new(Recording { inner: Layered { top, base: durable.store() }, loaded: Mutex::new(Vec::new()) });
+    (Tree::open(store.clone(), root), store)
+}
+
+/// The durable witness: the nodes `store` recorded, in order.
+pub(crate) fn write_loaded(w: &mut Writer, store: &Recording<Layered>) {
+    let loaded = store.loaded.lock().unwrap_or_else(|e| e.into_inner());
+    w.u16(loaded.len() as u16);
+    for (_, bytes) in loaded.iter() {
+        w.u32(bytes.len() as u32);
+        w.0.extend_from_slice(bytes);
+    }
+}
+
+/// The tree of root `root` over a proof's nodes.
+pub(crate) fn witnessed_tree(nodes: Nodes, root: Hash) -> (Tree, Arc<Witnessed>) {
+    let store = Arc::new(Witnessed { nodes, loaded: Mutex::new(Vec::new()) });
+    (Tree::open(store.clone(), root), store)
 }
 
 impl NodeStore for Witnessed {
@@ -395,10 +430,10 @@ impl NodeStore for Witnessed {
 const MAX_NODE_BYTES: usize = 5 + (pvm_durable::MAX_VALUE_SIZE as usize).div_ceil(pvm_durable::CHUNK_SIZE) * 32;
 
 /// Stored nodes by hash.
-type Nodes = HashMap<Hash, Vec<u8>>;
+pub(crate) type Nodes = HashMap<Hash, Vec<u8>>;
 
 /// The durable witness: `u16 n ‖ n × (u32 len ‖ stored node)`, in the order the call loads them.
-fn read_nodes(r: &mut Reader<'_>) -> Result<(Vec<Hash>, Nodes), ProofError> {
+pub(crate) fn read_nodes(r: &mut Reader<'_>) -> Result<(Vec<Hash>, Nodes), ProofError> {
     let n = r.u16()? as usize;
     let mut order = Vec::with_capacity(n);
     let mut nodes = HashMap::with_capacity(n);
@@ -430,6 +465,13 @@ fn read_record(r: &mut Reader<'_>) -> Result<LevelRecord, ProofError> {
 /// delayed message `u32 len ‖ bytes`, or the transaction `u32 len ‖ tx ‖` its path in `tx_root`.
 /// Returns the message (`None`: the level's inbox is exhausted).
 fn read_input(r: &mut Reader<'_>, pre: &Header, l1: &dyn L1Inbox) -> Result<Option<Vec<u8>>, ProofError> {
+    let record = read_level_record(r, pre, l1)?;
+    read_message_of(r, &record, u64::from(pre.record.inbox_next), l1)
+}
+
+/// The level record of the proof's level `‖ u64 batch ‖ previous accumulator ‖ u32 first_level
+/// ‖ u32 level_count ‖` its path in the batch, checked against the accumulator the L1 stores.
+pub(crate) fn read_level_record(r: &mut Reader<'_>, pre: &Header, l1: &dyn L1Inbox) -> Result<LevelRecord, ProofError> {
     let record = read_record(r)?;
     let batch = r.u64()?;
     let previous = r.h()?;
@@ -444,7 +486,11 @@ fn read_input(r: &mut Reader<'_>, pre: &Header, l1: &dyn L1Inbox) -> Result<Opti
     if l1.accumulator(batch) != Some(acc) {
         return Err(bad("level record not in the L1 inbox"));
     }
-    let id = u64::from(pre.record.inbox_next);
+    Ok(record)
+}
+
+/// Reads the message of `read_input` for message id `id` of the level of `record`.
+fn read_message_of(r: &mut Reader<'_>, record: &LevelRecord, id: u64, l1: &dyn L1Inbox) -> Result<Option<Vec<u8>>, ProofError> {
     let delayed = record.delayed_end.checked_sub(record.delayed_start).ok_or(bad("delayed range"))?;
     let txs = u64::from(record.tx_count);
     Ok(Some(match id {
@@ -485,7 +531,8 @@ fn read_input(r: &mut Reader<'_>, pre: &Header, l1: &dyn L1Inbox) -> Result<Opti
     }))
 }
 
-fn write_input(w: &mut Writer, level: u32, inbox: &LevelInbox, l1: &LevelOnL1) -> Result<(), ProofError> {
+/// Writes what [`read_level_record`] reads.
+pub(crate) fn write_level_record(w: &mut Writer, level: u32, l1: &LevelOnL1) -> Result<LevelRecord, ProofError> {
     let no = |what: &str| ProofError::NoInboxEvidence(format!("level {level}: {what}"));
     let at = level.checked_sub(l1.first_level).filter(|at| (*at as usize) < l1.records.len()).ok_or_else(|| no("not in the batch given"))?;
     let record = l1.records[at as usize];
@@ -496,6 +543,12 @@ fn write_input(w: &mut Writer, level: u32, inbox: &LevelInbox, l1: &LevelOnL1) -
     w.u32(l1.records.len() as u32);
     let leaves: Vec<[u8; 32]> = l1.records.iter().map(|r| r.hash().0).collect();
     w.path(&merkle::proof(&leaves, at as usize).unwrap_or_default());
+    Ok(record)
+}
+
+fn write_input(w: &mut Writer, level: u32, inbox: &LevelInbox, l1: &LevelOnL1) -> Result<(), ProofError> {
+    let no = |what: &str| ProofError::NoInboxEvidence(format!("level {level}: {what}"));
+    let record = write_level_record(w, level, l1)?;
     let id = inbox.next as u64;
     let delayed = record.delayed_end.saturating_sub(record.delayed_start);
     let Some(msg) = inbox.messages.get(inbox.next) else { return Ok(()) };
@@ -562,27 +615,21 @@ pub(crate) fn prove(
         w.u16(0);
         return Ok(());
     }
-    let mut fork = host.durable.fork();
-    let (root, fresh) = fork.commit();
-    let top = MemStore::new();
-    top.insert_all(fresh);
-    let store = Arc::new(Recording { inner: Layered { top, base: host.durable.store() }, loaded: Mutex::new(Vec::new()) });
+    let (tree_before, store) = recording_tree(&host.durable);
     let mut mem = LeafMemory::over(memory);
     if func == HostFn::ReadInput {
         let a = |i: usize| args.get(i).copied().unwrap_or(0) as u32;
         let msg = host.inbox.messages.get(host.inbox.next).map(Vec::as_slice);
         read_message(&mut mem, level, host.inbox.next as u32, msg, [a(0), a(1), a(2), a(3)]);
     } else {
-        let mut scratch = host_for(Tree::open(store.clone(), root), host.outbox.len(), host.preimages.clone(), host.metadata);
+        let mut scratch = host_for(tree_before, host.outbox.len(), host.preimages.clone(), host.metadata);
         scratch.call(func, usize::from(target.form), args, &mut mem).map_err(abort_error)?;
     }
     let touched: Vec<u64> = mem.leaves.borrow().keys().copied().collect();
     write_memory(w, memory, tree, &touched);
-    let loaded = store.loaded.lock().unwrap_or_else(|e| e.into_inner());
-    w.u16(loaded.len() as u16);
-    for (_, bytes) in loaded.iter() {
-        w.u32(bytes.len() as u32);
-        w.0.extend_from_slice(bytes);
+    write_loaded(w, &store);
+    if func == HostFn::WriteOutput {
+        w.path(&crate::state::outbox_level_path(&host.outbox, host.outbox.len()));
     }
     if func == HostFn::ReadInput {
         let l1 = l1.ok_or_else(|| ProofError::NoInboxEvidence(format!("level {level}: where it was posted on the L1 was not given")))?;
@@ -614,7 +661,7 @@ pub(crate) fn verify(
     }
     let size = u64::from(pre.record.memory_pages) * PAGE_SIZE;
     let mut mem = LeafMemory::witnessed(size, leaves.iter().copied().collect());
-    let store = Arc::new(Witnessed { nodes, loaded: Mutex::new(Vec::new()) });
+    let (tree_before, store) = witnessed_tree(nodes, pre.durable_root);
     let result = if func == HostFn::ReadInput {
         let msg = read_input(r, pre, ctx.inbox)?;
         let a = |i: usize| args.get(i).copied().unwrap_or(0) as u32;
@@ -628,6 +675,11 @@ pub(crate) fn verify(
         if count > protocol::outbox::MAX_OUTBOX_MESSAGES_PER_LEVEL {
             return Err(bad("outbox count"));
         }
+        // The level's next outbox slot, empty, in the level's outbox tree.
+        let slot_path = if func == HostFn::WriteOutput { r.path(crate::state::OUTBOX_LEVEL_DEPTH)? } else { Vec::new() };
+        if func == HostFn::WriteOutput && merkle::root_from_path(&[0; 32], count as u64, &slot_path) != pre.record.outbox_root {
+            return Err(bad("outbox slot"));
+        }
         // The oracle's page, if the call reveals one (its hash is in the witnessed memory).
         let mut pages = PreimageMap::default();
         if let Some(h) = revealed_hash(target, args, &mem) {
@@ -638,20 +690,20 @@ pub(crate) fn verify(
                 pages.0.insert(h, page);
             }
         }
-        let mut host = host_for(Tree::open(store.clone(), pre.durable_root), count, Arc::new(pages), ctx.metadata);
+        let mut host = host_for(tree_before, count, Arc::new(pages), ctx.metadata);
         let result = host.call(func, usize::from(target.form), args, &mut mem).map_err(abort_error)?;
         *durable = host.durable.root_hash();
         if host.outbox.len() > count {
             let msg = host.outbox.last().map(Vec::as_slice).unwrap_or_default();
             rec.outbox_count = pre.record.outbox_count + 1;
-            rec.outbox_hash = keccak256_concat(&[&pre.record.outbox_hash, &keccak256(msg)]);
+            rec.outbox_root = merkle::root_from_path(&keccak256(msg), count as u64, &slot_path);
         }
         result
     };
     if mem.missing.get() {
         return Err(bad("memory leaves (one the call touches is missing)"));
     }
-    if *store.loaded.lock().unwrap_or_else(|e| e.into_inner()) != order {
+    if store.loaded() != order {
         return Err(bad("durable nodes (not the ones the call loads, in its order)"));
     }
     let after: Vec<(u64, [u8; 32])> = mem.leaves.into_inner().into_iter().collect();

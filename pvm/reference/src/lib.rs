@@ -9,6 +9,7 @@
 //! `kernel_run` exactly as `pvm_fast::FastEngine` does; the PVM's level driver takes either.
 
 pub mod code;
+mod driver;
 mod engine;
 mod hostcall;
 pub mod lower;
@@ -16,7 +17,11 @@ pub mod machine;
 pub mod proof;
 pub mod state;
 
-pub use engine::{outcome, prove, replay, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine, MAX_TRACE_TICKS};
+pub use driver::{kernel_value_hash, KernelRegistry, ModuleRoots, NoKernels};
+pub use engine::{
+    instruction_budget, outcome, prove, replay, run_end_state, trace, Kernel, KernelHost, ReferenceEngine, ReplayError, RunStart, StepProof, TickState, TraceLine,
+    DRIVER_TICKS, MAX_TRACE_TICKS,
+};
 pub use hostcall::{L1Inbox, LevelOnL1, NoL1, StepContext, SyntheticL1};
 pub use proof::{verify_step, ProofError};
 pub use lower::{lower, LowerError, Module};

@@ -44,6 +44,10 @@ pub enum ProofError {
     /// A `reveal_preimage` step needs a page the preimage oracle does not hold: upload it first.
     #[error("the preimage oracle has no page {0}: upload it, then verify again")]
     MissingPreimage(String),
+    /// A run's first tick needs the L1 to know its kernel's module root (the registry of
+    /// `StepContext::kernels`).
+    #[error("the L1 knows no module root for kernel {0}: register it (origination does for the first kernel)")]
+    UnknownKernel(String),
     /// The preimage oracle failed or served a wrong page.
     #[error("preimage oracle: {0}")]
     Aborted(String),
@@ -53,8 +57,15 @@ pub(crate) fn bad(what: &'static str) -> ProofError {
     ProofError::Witness(what)
 }
 
-/// Bytes of the fixed header every proof starts with (the pre-state's fields).
-pub const HEADER_SIZE: usize = 76 + 305 + 220;
+/// Bytes of the header of a proof inside a run (the pre-state's fields); between levels it is
+/// [`HEADER_BASE`] + 1 (status 0), between runs [`HEADER_BASE`] + [`RECORD_SIZE`] (status 4).
+pub const HEADER_SIZE: usize = HEADER_BASE + RECORD_SIZE + MODULE_FIELDS_SIZE;
+/// `u32 level ‖ u64 tick ‖ durable_root ‖ outbox_root`.
+pub const HEADER_BASE: usize = 76;
+/// The machine record without the module root (status first).
+pub const RECORD_SIZE: usize = 337;
+/// The module root's fields.
+pub const MODULE_FIELDS_SIZE: usize = 252;
 
 /// The pre-state header: the PVM fields of section 6 and the machine record of 9.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +79,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    fn state_hash(&self) -> [u8; 32] {
-        let machine_root = self.record.hash(&self.module.hash());
+    pub(crate) fn state_hash(&self) -> [u8; 32] {
+        let machine_root = match self.record.status {
+            0 => [0; 32],
+            crate::state::STATUS_NEXT_RUN => self.record.hash(&[0; 32]),
+            _ => self.record.hash(&self.module.hash()),
+        };
         state_hash(&pvm_root(self.record.status, self.level, self.tick, &self.durable_root, &machine_root), &self.outbox_root)
     }
 }
@@ -98,13 +113,16 @@ impl Writer {
             self.h(h);
         }
     }
-    fn header(&mut self, h: &Header) {
+    pub(crate) fn header(&mut self, h: &Header) {
         let r = &h.record;
         self.u32(h.level);
         self.u64(h.tick);
         self.h(&h.durable_root);
         self.h(&h.outbox_root);
         self.u8(r.status);
+        if r.status == 0 {
+            return;
+        }
         self.u64(r.run_tick);
         self.u32(r.pc);
         self.u32(r.stack_height);
@@ -122,9 +140,15 @@ impl Writer {
         self.u32(r.inbox_next);
         self.u32(r.inbox_next_at_start);
         self.u32(r.outbox_count);
-        self.h(&r.outbox_hash);
+        self.h(&r.outbox_root);
         self.u32(r.outbox_count_at_start);
-        let m = &h.module;
+        self.h(&r.outbox_root_at_start);
+        if r.status == crate::state::STATUS_NEXT_RUN {
+            return;
+        }
+        self.module(&h.module);
+    }
+    pub(crate) fn module(&mut self, m: &ModuleFields) {
         self.h(&m.code_root);
         self.u32(m.code_len);
         self.h(&m.funcs_root);
@@ -138,12 +162,13 @@ impl Writer {
         self.u32(m.elems);
         self.u32(m.globals);
         self.u32(m.tables);
+        self.h(&m.instance_root);
     }
 }
 
 pub(crate) struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+    pub(crate) b: &'a [u8],
+    pub(crate) at: usize,
 }
 
 impl Reader<'_> {
@@ -178,13 +203,18 @@ impl Reader<'_> {
     pub(crate) fn path(&mut self, n: usize) -> Result<Vec<[u8; 32]>, ProofError> {
         (0..n).map(|_| self.h()).collect()
     }
-    fn header(&mut self) -> Result<Header, ProofError> {
+    pub(crate) fn header(&mut self) -> Result<Header, ProofError> {
         let level = self.u32()?;
         let tick = self.u64()?;
         let durable_root = self.h()?;
         let outbox_root = self.h()?;
+        let status = self.u8()?;
+        if status == 0 {
+            let record = Record { status, ..Record::default() };
+            return Ok(Header { level, tick, durable_root, outbox_root, record, module: ModuleFields::default() });
+        }
         let record = Record {
-            status: self.u8()?,
+            status,
             run_tick: self.u64()?,
             pc: self.u32()?,
             stack_height: self.u32()?,
@@ -202,10 +232,18 @@ impl Reader<'_> {
             inbox_next: self.u32()?,
             inbox_next_at_start: self.u32()?,
             outbox_count: self.u32()?,
-            outbox_hash: self.h()?,
+            outbox_root: self.h()?,
             outbox_count_at_start: self.u32()?,
+            outbox_root_at_start: self.h()?,
         };
-        let module = ModuleFields {
+        if status == crate::state::STATUS_NEXT_RUN {
+            return Ok(Header { level, tick, durable_root, outbox_root, record, module: ModuleFields::default() });
+        }
+        let module = self.module()?;
+        Ok(Header { level, tick, durable_root, outbox_root, record, module })
+    }
+    pub(crate) fn module(&mut self) -> Result<ModuleFields, ProofError> {
+        Ok(ModuleFields {
             code_root: self.h()?,
             code_len: self.u32()?,
             funcs_root: self.h()?,
@@ -219,8 +257,8 @@ impl Reader<'_> {
             elems: self.u32()?,
             globals: self.u32()?,
             tables: self.u32()?,
-        };
-        Ok(Header { level, tick, durable_root, outbox_root, record, module })
+            instance_root: self.h()?,
+        })
     }
 }
 
@@ -619,7 +657,6 @@ pub(crate) fn prove(
     level: u32,
     tick: u64,
     outbox_root: [u8; 32],
-    budget: u64,
     host: &mut pvm_host::HostState,
     l1: Option<&crate::hostcall::LevelOnL1>,
 ) -> Result<Vec<u8>, ProofError> {
@@ -627,9 +664,6 @@ pub(crate) fn prove(
     let header = Header { level, tick, durable_root: host.durable.root_hash(), outbox_root, record, module: trees.fields };
     let mut w = Writer::default();
     w.header(&header);
-    if ctx.run_tick + 1 >= budget {
-        return Err(ProofError::NotProvable("the run's last tick (the level driver's transition)".into()));
-    }
     if ctx.status != STATUS_RUNNING {
         // Padding: nothing but the header.
         return Ok(w.0);
@@ -780,14 +814,27 @@ pub fn verify_step(pre_state_hash: &[u8; 32], proof: &[u8], ctx: &StepContext<'_
     }
     let mut post = pre;
     post.tick = pre.tick.checked_add(1).ok_or(bad("tick counter"))?;
-    post.record.run_tick = pre.record.run_tick.checked_add(1).ok_or(bad("run tick"))?;
-    if pre.record.run_tick.saturating_add(1) >= ctx.tick_budget {
-        return Err(ProofError::NotProvable("the run's last tick (the level driver's transition)".into()));
-    }
     match pre.record.status {
-        STATUS_RUNNING => {}
-        STATUS_RETURNED | STATUS_FAILED => return finish(&r, post),
+        0 | crate::state::STATUS_NEXT_RUN => {
+            if pre.record.run_tick != 0 {
+                return Err(bad("run tick between runs"));
+            }
+            let post = crate::driver::verify_start(&mut r, &pre, post, ctx)?;
+            return finish(&r, post);
+        }
+        STATUS_RUNNING | STATUS_RETURNED | STATUS_FAILED => {}
         _ => return Err(bad("status")),
+    }
+    if pre.record.run_tick == 0 || pre.record.run_tick >= ctx.tick_budget {
+        return Err(bad("run tick"));
+    }
+    if pre.record.run_tick + 1 == ctx.tick_budget {
+        let post = crate::driver::verify_end(&mut r, &pre, post, ctx)?;
+        return finish(&r, post);
+    }
+    post.record.run_tick = pre.record.run_tick + 1;
+    if pre.record.status != STATUS_RUNNING {
+        return finish(&r, post);
     }
     let outcome = step(&mut r, &pre, post.record, &mut post.durable_root, ctx)?;
     post.record = match outcome {
@@ -1417,7 +1464,7 @@ fn memory_access(r: &mut Reader<'_>, pre: &Header, rec: &mut Record, stack: &mut
     Ok(true)
 }
 
-fn finish(r: &Reader<'_>, post: Header) -> Result<[u8; 32], ProofError> {
+pub(crate) fn finish(r: &Reader<'_>, post: Header) -> Result<[u8; 32], ProofError> {
     if r.at != r.b.len() {
         return Err(ProofError::Trailing(r.b.len() - r.at));
     }
@@ -1431,19 +1478,21 @@ mod tests {
 
     #[test]
     fn the_header_has_its_documented_size() {
-        let h = Header {
-            level: 1,
-            tick: 2,
-            durable_root: [3; 32],
-            outbox_root: [4; 32],
-            record: Record::default(),
-            module: ModuleFields::default(),
-        };
-        let mut w = Writer::default();
-        w.header(&h);
-        assert_eq!(w.0.len(), HEADER_SIZE);
-        let back = Reader { b: &w.0, at: 0 }.header().unwrap();
-        assert_eq!(back, h);
+        let running = Record { status: STATUS_RUNNING, run_tick: 5, pc: 6, reboots: 7, outbox_root: [8; 32], ..Record::default() };
+        let between = Record { status: crate::state::STATUS_NEXT_RUN, run_tick: 0, ..running.without_instance(0) };
+        let module = ModuleFields { code_len: 9, instance_root: [10; 32], ..ModuleFields::default() };
+        for (record, module, size) in [
+            (Record::default(), ModuleFields::default(), HEADER_BASE + 1),
+            (between, ModuleFields::default(), HEADER_BASE + RECORD_SIZE),
+            (running, module, HEADER_SIZE),
+        ] {
+            let h = Header { level: 1, tick: 2, durable_root: [3; 32], outbox_root: [4; 32], record, module };
+            let mut w = Writer::default();
+            w.header(&h);
+            assert_eq!(w.0.len(), size, "status {}", record.status);
+            let back = Reader { b: &w.0, at: 0 }.header().unwrap();
+            assert_eq!(back, h);
+        }
     }
 
     #[test]

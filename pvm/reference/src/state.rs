@@ -60,12 +60,15 @@ pub struct ModuleFields {
     pub globals: u32,
     /// Number of tables.
     pub tables: u32,
+    /// [`Instance::hash`] of a fresh instance at the start of `kernel_run`: what the run's first
+    /// tick builds.
+    pub instance_root: [u8; 32],
 }
 
 impl ModuleFields {
     /// `H(H("rollup.pvm.module.v1") ‖ code_root ‖ u32 code_len ‖ funcs_root ‖ u32 funcs ‖
     /// types_root ‖ u32 types ‖ imports_root ‖ data_root ‖ u32 datas ‖ elems_root ‖ u32 elems ‖
-    /// u32 globals ‖ u32 tables)`.
+    /// u32 globals ‖ u32 tables ‖ instance_root)`.
     pub fn hash(&self) -> [u8; 32] {
         keccak256_concat(&[
             &keccak256(b"rollup.pvm.module.v1"),
@@ -82,6 +85,7 @@ impl ModuleFields {
             &self.elems.to_be_bytes(),
             &self.globals.to_be_bytes(),
             &self.tables.to_be_bytes(),
+            &self.instance_root,
         ])
     }
 }
@@ -154,11 +158,15 @@ pub struct ModuleTrees {
     pub fields: ModuleFields,
     /// The module root.
     pub root: [u8; 32],
+    /// A fresh instance at the start of `kernel_run` (`fields.instance_root` is its hash).
+    pub instance: Instance,
 }
 
 impl ModuleTrees {
-    /// The trees of `m`.
-    pub fn new(m: &Module) -> Self {
+    /// The trees of `fresh`'s module; `fresh` is a fresh instance at the start of `kernel_run`.
+    pub fn new(fresh: &Machine) -> Self {
+        let m = &*fresh.module;
+        let instance = fresh.clone().record(&mut MemoryTree::new(), &RunContext::default()).instance();
         let code = code_leaves(m);
         let funcs: Vec<[u8; 32]> = m.funcs.iter().map(func_leaf).collect();
         let types: Vec<[u8; 32]> = m.types.iter().map(|t| keccak256(&t.encoding)).collect();
@@ -179,8 +187,10 @@ impl ModuleTrees {
             elems: elems.len() as u32,
             globals: m.globals.len() as u32,
             tables: m.tables.len() as u32,
+            instance_root: instance.hash(),
         };
-        ModuleTrees { root: fields.hash(), code, funcs, datas, elems, fields }
+        ModuleTrees {
+            instance, root: fields.hash(), code, funcs, datas, elems, fields }
     }
 }
 
@@ -323,7 +333,7 @@ impl MemoryTree {
 /// How far the run is: the parts of the state outside the wasm instance, kept by the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunContext {
-    /// 1 running, 2 returned (padding), 3 failed (padding).
+    /// 1 running, 2 returned (padding), 3 failed (padding), 4 between two runs.
     pub status: u8,
     /// Ticks of this run so far (real and padding).
     pub run_tick: u64,
@@ -335,12 +345,34 @@ pub struct RunContext {
     pub inbox_next: u32,
     /// The next inbox message id when the run started.
     pub inbox_next_at_start: u32,
-    /// Outbox messages of the level so far, and their hash chain.
+    /// Outbox messages of the level so far.
     pub outbox_count: u32,
-    /// `H(... H(0 ‖ H(m0)) ‖ H(m1) ...)`.
-    pub outbox_hash: [u8; 32],
+    /// Their root: [`outbox_level_root`].
+    pub outbox_root: [u8; 32],
     /// Outbox messages of the level when the run started.
     pub outbox_count_at_start: u32,
+    /// Their root when the run started: what a failure restores.
+    pub outbox_root_at_start: [u8; 32],
+}
+
+impl RunContext {
+    /// The record when there is no instance (status 2, 3 and 4).
+    pub fn record(&self) -> Record {
+        Record {
+            status: self.status,
+            run_tick: self.run_tick,
+            run_start_durable_root: self.run_start_durable_root,
+            reboots: self.reboots,
+            inbox_next: self.inbox_next,
+            inbox_next_at_start: self.inbox_next_at_start,
+            outbox_count: self.outbox_count,
+            outbox_root: self.outbox_root,
+            outbox_count_at_start: self.outbox_count_at_start,
+            outbox_root_at_start: self.outbox_root_at_start,
+            ..Record::default()
+        }
+        .with_instance(Instance::none())
+    }
 }
 
 /// The machine record inside a run: everything `machine_root` hashes but the module root.
@@ -365,11 +397,90 @@ pub struct Record {
     pub inbox_next: u32,
     pub inbox_next_at_start: u32,
     pub outbox_count: u32,
-    pub outbox_hash: [u8; 32],
+    pub outbox_root: [u8; 32],
     pub outbox_count_at_start: u32,
+    pub outbox_root_at_start: [u8; 32],
+}
+
+/// The wasm instance's part of the record: what a fresh instance sets and a run's end clears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct Instance {
+    pub pc: u32,
+    pub stack_height: u32,
+    pub stack_hash: [u8; 32],
+    pub frame_depth: u32,
+    pub frames_hash: [u8; 32],
+    pub memory_pages: u32,
+    pub memory_max_pages: u32,
+    pub memory_root: [u8; 32],
+    pub globals_root: [u8; 32],
+    pub tables_root: [u8; 32],
+    pub dropped_root: [u8; 32],
+}
+
+impl Instance {
+    /// `H(u32 pc ‖ u32 stack_height ‖ stack_hash ‖ u32 frame_depth ‖ frames_hash ‖
+    /// u32 memory_pages ‖ u32 memory_max_pages ‖ memory_root ‖ globals_root ‖ tables_root ‖
+    /// dropped_root)`: a module commits to its fresh instance by this hash.
+    pub fn hash(&self) -> [u8; 32] {
+        keccak256_concat(&[
+            &self.pc.to_be_bytes(),
+            &self.stack_height.to_be_bytes(),
+            &self.stack_hash,
+            &self.frame_depth.to_be_bytes(),
+            &self.frames_hash,
+            &self.memory_pages.to_be_bytes(),
+            &self.memory_max_pages.to_be_bytes(),
+            &self.memory_root,
+            &self.globals_root,
+            &self.tables_root,
+            &self.dropped_root,
+        ])
+    }
+
+    /// The instance fields of an empty machine (no instance: before or after a run).
+    pub fn none() -> Instance {
+        Instance { memory_root: zeros()[MEMORY_DEPTH], ..Instance::default() }
+    }
 }
 
 impl Record {
+    /// The instance fields.
+    pub fn instance(&self) -> Instance {
+        Instance {
+            pc: self.pc,
+            stack_height: self.stack_height,
+            stack_hash: self.stack_hash,
+            frame_depth: self.frame_depth,
+            frames_hash: self.frames_hash,
+            memory_pages: self.memory_pages,
+            memory_max_pages: self.memory_max_pages,
+            memory_root: self.memory_root,
+            globals_root: self.globals_root,
+            tables_root: self.tables_root,
+            dropped_root: self.dropped_root,
+        }
+    }
+
+    /// This record with the instance `i`.
+    pub fn with_instance(&self, i: Instance) -> Record {
+        Record {
+            pc: i.pc,
+            stack_height: i.stack_height,
+            stack_hash: i.stack_hash,
+            frame_depth: i.frame_depth,
+            frames_hash: i.frames_hash,
+            memory_pages: i.memory_pages,
+            memory_max_pages: i.memory_max_pages,
+            memory_root: i.memory_root,
+            globals_root: i.globals_root,
+            tables_root: i.tables_root,
+            dropped_root: i.dropped_root,
+            ..*self
+        }
+    }
+
     /// The machine root: the one place the in-run state is hashed.
     pub fn hash(&self, module_root: &[u8; 32]) -> [u8; 32] {
         let u32b = |x: u32| x.to_be_bytes();
@@ -394,29 +505,16 @@ impl Record {
             &u32b(self.inbox_next),
             &u32b(self.inbox_next_at_start),
             &u32b(self.outbox_count),
-            &self.outbox_hash,
+            &self.outbox_root,
             &u32b(self.outbox_count_at_start),
+            &self.outbox_root_at_start,
         ])
     }
 
     /// The record once the instance is gone (the run returned or failed): the instance fields
     /// of an empty machine, the run's context kept.
     pub fn without_instance(&self, status: u8) -> Record {
-        Record {
-            status,
-            pc: 0,
-            stack_height: 0,
-            stack_hash: [0; 32],
-            frame_depth: 0,
-            frames_hash: [0; 32],
-            memory_pages: 0,
-            memory_max_pages: 0,
-            memory_root: zeros()[MEMORY_DEPTH],
-            globals_root: [0; 32],
-            tables_root: [0; 32],
-            dropped_root: [0; 32],
-            ..*self
-        }
+        Record { status, ..self.with_instance(Instance::none()) }
     }
 }
 
@@ -437,10 +535,43 @@ pub const STATUS_RUNNING: u8 = 1;
 pub const STATUS_RETURNED: u8 = 2;
 /// The run failed; it pads to its budget, then is rolled back.
 pub const STATUS_FAILED: u8 = 3;
+/// A run ended and the level goes on: the next run's first tick starts it.
+pub const STATUS_NEXT_RUN: u8 = 4;
 
-/// The hash chain of the outbox messages (`H(prev ‖ H(message))`, from 32 zero bytes).
-pub fn outbox_chain(messages: &[Vec<u8>]) -> [u8; 32] {
-    messages.iter().fold([0u8; 32], |h, m| keccak256_concat(&[&h, &keccak256(m)]))
+/// Depth of the tree of a level's outbox messages inside a run: 2^7 slots hold the 100 a level
+/// may write.
+pub const OUTBOX_LEVEL_DEPTH: usize = 7;
+
+/// The leaves of a level's outbox tree: `H(message)`, then zero leaves.
+fn outbox_level_leaves(messages: &[Vec<u8>]) -> Vec<[u8; 32]> {
+    let mut leaves: Vec<[u8; 32]> = messages.iter().map(|m| keccak256(m)).collect();
+    leaves.resize(1 << OUTBOX_LEVEL_DEPTH, [0; 32]);
+    leaves
+}
+
+/// The root of the fixed-depth tree of the level's outbox messages so far. Its node at height
+/// `depth(count)` on the left edge is the level's `messages_root` (protocol.md 3.1), which is
+/// what the end of the level puts in the outbox tree.
+pub fn outbox_level_root(messages: &[Vec<u8>]) -> [u8; 32] {
+    merkle::root(&outbox_level_leaves(messages))
+}
+
+/// The path of slot `index` in that tree ([`OUTBOX_LEVEL_DEPTH`] siblings).
+pub fn outbox_level_path(messages: &[Vec<u8>], index: usize) -> Vec<[u8; 32]> {
+    merkle::proof(&outbox_level_leaves(messages), index).unwrap_or_default()
+}
+
+/// The level-tree root of `count` messages whose `messages_root` is `root` (zero subtrees on the
+/// right of it).
+pub fn outbox_level_root_of(count: u32, messages_root: &[u8; 32]) -> [u8; 32] {
+    if count == 0 {
+        return zeros()[OUTBOX_LEVEL_DEPTH];
+    }
+    let mut r = *messages_root;
+    for z in &zeros()[merkle::depth(count as usize)..OUTBOX_LEVEL_DEPTH] {
+        r = merkle::node(&r, z);
+    }
+    r
 }
 
 /// The value-stack chain: `H(prev ‖ u64 value)` from 32 zero bytes, bottom first.
@@ -499,8 +630,9 @@ impl Machine {
             inbox_next: ctx.inbox_next,
             inbox_next_at_start: ctx.inbox_next_at_start,
             outbox_count: ctx.outbox_count,
-            outbox_hash: ctx.outbox_hash,
+            outbox_root: ctx.outbox_root,
             outbox_count_at_start: ctx.outbox_count_at_start,
+            outbox_root_at_start: ctx.outbox_root_at_start,
         }
     }
 
