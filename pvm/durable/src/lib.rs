@@ -24,6 +24,6 @@ mod tree;
 mod trie;
 
 pub use key::{Key, KeyError, MAX_KEY_LENGTH};
-pub use node::{stored_node_hash, Hash, CHUNK_SIZE};
+pub use node::{stored_node_hash, value_hash, Hash, CHUNK_SIZE};
 pub use store::{MemStore, NodeStore, StoreError};
 pub use tree::{AccessError, DurableError, NodeKind, Snapshot, Tree, MAX_VALUE_SIZE};

@@ -283,6 +283,12 @@ impl Decoded {
 /// trie and chunk nodes are stored as their preimage; a value as its length and either its one
 /// chunk or its chunk hashes), or `None` if the bytes are not a node encoding. With it, a set of
 /// stored nodes that arrives from elsewhere (a one-step proof) is its own content-addressed store.
+/// The hash a value of these bytes has in the tree (section 5.1 of docs/pvm.md), without
+/// building a tree: what names a kernel by its `/kernel/boot.wasm` value.
+pub fn value_hash(bytes: &[u8]) -> Hash {
+    Value::from_bytes(bytes).hash()
+}
+
 pub fn stored_node_hash(bytes: &[u8]) -> Option<Hash> {
     Some(match Decoded::parse(bytes)? {
         Decoded::Value { len, inline, chunks } => {

@@ -7,7 +7,6 @@
 //! code (`pvm_host::driver`) over the durable nodes the proof carries, as host calls do.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use protocol::merkle;
 use protocol::outbox::{level_messages_root, slot_leaf, OUTBOX_TREE_DEPTH};
@@ -19,7 +18,7 @@ use crate::engine::RunStart;
 use crate::hostcall::{read_level_record, read_nodes, recording_tree, witnessed_tree, write_level_record, write_loaded, LevelOnL1, StepContext};
 use crate::proof::{bad, Header, ProofError, Reader, Writer};
 use crate::state::{
-    outbox_level_root_of, zeros, Instance, ModuleTrees, Record, RunContext, OUTBOX_LEVEL_DEPTH, STATUS_NEXT_RUN,
+    outbox_level_root_of, zeros, ModuleTrees, Record, RunContext, OUTBOX_LEVEL_DEPTH, STATUS_NEXT_RUN,
     STATUS_RETURNED, STATUS_RUNNING,
 };
 
@@ -63,46 +62,11 @@ impl KernelRegistry for ModuleRoots {
 
 /// The durable value hash of `bytes` (section 5.1): what names a kernel.
 pub fn kernel_value_hash(bytes: &[u8]) -> [u8; 32] {
-    let mut t = Tree::empty(Arc::new(pvm_durable::MemStore::new()));
-    let k = pvm_durable::Key::new(pvm_host::abi::keys::BOOT).unwrap_or_else(|_| pvm_durable::Key::root());
-    match t.set_value(&k, bytes) {
-        Ok(()) => t.value_hash(&k).ok().flatten().unwrap_or_default(),
-        Err(_) => [0; 32],
-    }
+    pvm_durable::value_hash(bytes)
 }
 
 fn witness_error(_: DurableError) -> ProofError {
     bad("durable nodes (one the level driver needs is missing)")
-}
-
-fn write_instance(w: &mut Writer, i: &Instance) {
-    w.u32(i.pc);
-    w.u32(i.stack_height);
-    w.h(&i.stack_hash);
-    w.u32(i.frame_depth);
-    w.h(&i.frames_hash);
-    w.u32(i.memory_pages);
-    w.u32(i.memory_max_pages);
-    w.h(&i.memory_root);
-    w.h(&i.globals_root);
-    w.h(&i.tables_root);
-    w.h(&i.dropped_root);
-}
-
-fn read_instance(r: &mut Reader<'_>) -> Result<Instance, ProofError> {
-    Ok(Instance {
-        pc: r.u32()?,
-        stack_height: r.u32()?,
-        stack_hash: r.h()?,
-        frame_depth: r.u32()?,
-        frames_hash: r.h()?,
-        memory_pages: r.u32()?,
-        memory_max_pages: r.u32()?,
-        memory_root: r.h()?,
-        globals_root: r.h()?,
-        tables_root: r.h()?,
-        dropped_root: r.h()?,
-    })
 }
 
 /// The header of the state before a run's first tick: the predecessor level's (status 0) for
@@ -133,7 +97,7 @@ pub(crate) fn prove_start(before: &mut Tree, trees: &ModuleTrees, ctx: &RunConte
     }
     write_loaded(&mut w, &store);
     w.module(&trees.fields);
-    write_instance(&mut w, &trees.instance);
+    w.instance(&trees.instance);
     Ok(w.0)
 }
 
@@ -156,7 +120,7 @@ pub(crate) fn verify_start(r: &mut Reader<'_>, pre: &Header, mut post: Header, c
         return Err(bad("durable nodes (not the ones the level driver loads, in its order)"));
     }
     let module = r.module()?;
-    let instance = read_instance(r)?;
+    let instance = r.instance()?;
     if ctx.kernels.module_root(&kernel) != Some(module.hash()) {
         return Err(ProofError::UnknownKernel(kernel.iter().map(|b| format!("{b:02x}")).collect()));
     }

@@ -113,6 +113,20 @@ impl Writer {
             self.h(h);
         }
     }
+    /// The instance fields, in the record's (and `instance_root`'s) order.
+    pub(crate) fn instance(&mut self, i: &crate::state::Instance) {
+        self.u32(i.pc);
+        self.u32(i.stack_height);
+        self.h(&i.stack_hash);
+        self.u32(i.frame_depth);
+        self.h(&i.frames_hash);
+        self.u32(i.memory_pages);
+        self.u32(i.memory_max_pages);
+        self.h(&i.memory_root);
+        self.h(&i.globals_root);
+        self.h(&i.tables_root);
+        self.h(&i.dropped_root);
+    }
     pub(crate) fn header(&mut self, h: &Header) {
         let r = &h.record;
         self.u32(h.level);
@@ -124,17 +138,7 @@ impl Writer {
             return;
         }
         self.u64(r.run_tick);
-        self.u32(r.pc);
-        self.u32(r.stack_height);
-        self.h(&r.stack_hash);
-        self.u32(r.frame_depth);
-        self.h(&r.frames_hash);
-        self.u32(r.memory_pages);
-        self.u32(r.memory_max_pages);
-        self.h(&r.memory_root);
-        self.h(&r.globals_root);
-        self.h(&r.tables_root);
-        self.h(&r.dropped_root);
+        self.instance(&r.instance());
         self.h(&r.run_start_durable_root);
         self.u32(r.reboots);
         self.u32(r.inbox_next);
@@ -203,19 +207,9 @@ impl Reader<'_> {
     pub(crate) fn path(&mut self, n: usize) -> Result<Vec<[u8; 32]>, ProofError> {
         (0..n).map(|_| self.h()).collect()
     }
-    pub(crate) fn header(&mut self) -> Result<Header, ProofError> {
-        let level = self.u32()?;
-        let tick = self.u64()?;
-        let durable_root = self.h()?;
-        let outbox_root = self.h()?;
-        let status = self.u8()?;
-        if status == 0 {
-            let record = Record { status, ..Record::default() };
-            return Ok(Header { level, tick, durable_root, outbox_root, record, module: ModuleFields::default() });
-        }
-        let record = Record {
-            status,
-            run_tick: self.u64()?,
+    /// The instance fields, as [`Writer::instance`] writes them.
+    pub(crate) fn instance(&mut self) -> Result<crate::state::Instance, ProofError> {
+        Ok(crate::state::Instance {
             pc: self.u32()?,
             stack_height: self.u32()?,
             stack_hash: self.h()?,
@@ -227,6 +221,23 @@ impl Reader<'_> {
             globals_root: self.h()?,
             tables_root: self.h()?,
             dropped_root: self.h()?,
+        })
+    }
+    pub(crate) fn header(&mut self) -> Result<Header, ProofError> {
+        let level = self.u32()?;
+        let tick = self.u64()?;
+        let durable_root = self.h()?;
+        let outbox_root = self.h()?;
+        let status = self.u8()?;
+        if status == 0 {
+            let record = Record { status, ..Record::default() };
+            return Ok(Header { level, tick, durable_root, outbox_root, record, module: ModuleFields::default() });
+        }
+        let run_tick = self.u64()?;
+        let instance = self.instance()?;
+        let record = Record {
+            status,
+            run_tick,
             run_start_durable_root: self.h()?,
             reboots: self.u32()?,
             inbox_next: self.u32()?,
@@ -235,7 +246,9 @@ impl Reader<'_> {
             outbox_root: self.h()?,
             outbox_count_at_start: self.u32()?,
             outbox_root_at_start: self.h()?,
-        };
+            ..Record::default()
+        }
+        .with_instance(instance);
         if status == crate::state::STATUS_NEXT_RUN {
             return Ok(Header { level, tick, durable_root, outbox_root, record, module: ModuleFields::default() });
         }
