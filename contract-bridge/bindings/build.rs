@@ -13,14 +13,18 @@ fn main() {
     println!("cargo:rerun-if-changed={}", project.join("foundry.toml").display());
     // The gas probe is test support the Rust gas table uses.
     println!("cargo:rerun-if-changed={}", project.join("test/utils/GasProbe.sol").display());
+    println!("cargo:rerun-if-changed={}", project.join("test/utils/FixedStepContext.sol").display());
     println!("cargo:rerun-if-env-changed=FORGE");
 
     let forge = std::env::var_os("FORGE")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("node_modules/.bin/forge"));
+    // From the project's directory: foundry.toml names solc by a path relative to it, and forge
+    // run from elsewhere skips the compile (exit 0) and leaves stale artifacts behind.
     let status = Command::new(&forge)
         .args(["build", "--quiet", "--root"])
         .arg(&project)
+        .current_dir(&project)
         .status()
         .unwrap_or_else(|e| {
             panic!("cannot run forge at {}: {e}. Run scripts/setup.sh to install the L1 toolchain.", forge.display())

@@ -103,6 +103,29 @@ alloy::sol!(
     "../out/GasProbe.sol/GasProbe.json"
 );
 
+/// The one-step proof verifier (docs/pvm.md 9.5).
+pub mod osp {
+    pub mod entry {
+        alloy::sol!(
+            /// Executes one tick of the reference machine from its proof.
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            OneStepProof,
+            "../out/OneStepProof.sol/OneStepProof.json"
+        );
+    }
+    pub mod context {
+        alloy::sol!(
+            /// Test support: the L1 facts of a step, set by hand.
+            #[sol(rpc)]
+            FixedStepContext,
+            "../out/FixedStepContext.sol/FixedStepContext.json"
+        );
+    }
+    pub use context::FixedStepContext;
+    pub use entry::OneStepProof;
+}
+
 /// A provider that signs with `signer` and is safe when transactions are refused.
 ///
 /// alloy's default nonce manager caches nonces and fills the nonce concurrently with the gas

@@ -1,0 +1,186 @@
+//! The one-step proof verifier, Rust against Solidity (docs/pvm.md 9.5, docs/contracts.md 10).
+//!
+//! [`corpus`] draws steps from real traces of kernels (the example kernels, hand-written kernels
+//! covering every instruction family, random wasm-smith kernels), proves each with the Rust
+//! prover and records what `pvm_reference::verify_step` answers, for the honest proof and for
+//! mutated ones. [`L1Verifier`] deploys the `OneStepProof` contracts on a real anvil and answers
+//! the same question for the same bytes. [`compare`] runs both and counts agreements,
+//! mismatches (there must be none) and the step classes the L1 does not execute yet.
+
+pub mod corpus;
+
+use std::collections::BTreeMap;
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, Bytes, FixedBytes};
+use alloy::providers::Provider;
+use l1_bindings::osp::{FixedStepContext, OneStepProof};
+use pvm_reference::ProofError;
+
+pub use corpus::{Case, Corpus};
+
+/// What a verifier answers for one proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The state hash after the tick.
+    Post([u8; 32]),
+    /// The proof is refused.
+    Rejected(Rejection),
+}
+
+/// Why a proof is refused, in the terms both verifiers share (`ProofError` and the contracts'
+/// named errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Truncated,
+    Trailing,
+    PreState,
+    Witness(String),
+    NotProvable(String),
+    /// Anything else (an L1 fact missing, a revert without a named error).
+    Other(String),
+}
+
+impl Verdict {
+    /// The Rust verifier's answer.
+    pub fn of_rust(r: Result<[u8; 32], ProofError>) -> Verdict {
+        match r {
+            Ok(h) => Verdict::Post(h),
+            Err(e) => Verdict::Rejected(match e {
+                ProofError::Truncated(_) => Rejection::Truncated,
+                ProofError::Trailing(_) => Rejection::Trailing,
+                ProofError::PreState => Rejection::PreState,
+                ProofError::Witness(w) => Rejection::Witness(w.to_string()),
+                ProofError::NotProvable(w) => Rejection::NotProvable(w),
+                other => Rejection::Other(other.to_string()),
+            }),
+        }
+    }
+}
+
+/// The `lastLevel` both verifiers are compared at: no real level, so no state stutters (the
+/// Rust verifier has no final-state rule; the contracts' is tested by forge).
+pub const NO_LAST_LEVEL: u32 = u32::MAX;
+
+/// The Solidity verifier on its own anvil.
+pub struct L1Verifier<P> {
+    _anvil: AnvilInstance,
+    provider: P,
+    osp: Address,
+    context: Address,
+}
+
+/// Starts anvil (the pinned binary) and deploys the verifier with a step context of
+/// `tick_budget` ticks per run.
+pub async fn start_l1(tick_budget: u64) -> anyhow::Result<L1Verifier<impl Provider + Clone>> {
+    let anvil = Anvil::at(l1_bindings::toolchain::anvil()).try_spawn()?;
+    let provider = l1_bindings::connect(anvil.endpoint_url(), anvil.keys()[0].clone().into());
+    let osp = OneStepProof::deploy(provider.clone()).await?;
+    let context = FixedStepContext::deploy(provider.clone(), tick_budget).await?;
+    Ok(L1Verifier { _anvil: anvil, osp: *osp.address(), context: *context.address(), provider })
+}
+
+impl<P: Provider + Clone> L1Verifier<P> {
+    /// What the contracts answer for `proof` from `pre`.
+    pub async fn verdict(&self, pre: &[u8; 32], proof: &[u8]) -> anyhow::Result<Verdict> {
+        let osp = OneStepProof::new(self.osp, self.provider.clone());
+        let call = osp.step(self.context, NO_LAST_LEVEL, FixedBytes(*pre), Bytes::copy_from_slice(proof));
+        match call.call().await {
+            Ok(h) => Ok(Verdict::Post(h.0)),
+            Err(e) => {
+                use OneStepProof::OneStepProofErrors as E;
+                let named = e.as_decoded_interface_error::<E>();
+                Ok(Verdict::Rejected(match named {
+                    Some(E::ProofTruncated(_)) => Rejection::Truncated,
+                    Some(E::TrailingBytes(_)) => Rejection::Trailing,
+                    Some(E::PreStateMismatch(_)) => Rejection::PreState,
+                    Some(E::InvalidWitness(w)) => Rejection::Witness(w.what),
+                    Some(E::NotProvable(w)) => Rejection::NotProvable(w.what),
+                    None => {
+                        if e.as_revert_data().is_none() {
+                            // Not a revert: the node or the connection failed.
+                            return Err(e.into());
+                        }
+                        Rejection::Other(e.to_string())
+                    }
+                }))
+            }
+        }
+    }
+
+    /// Gas of a transaction that calls `step` with `proof`, less the 21,000 every transaction
+    /// pays: execution and calldata.
+    pub async fn gas(&self, pre: &[u8; 32], proof: &[u8]) -> anyhow::Result<u64> {
+        let osp = OneStepProof::new(self.osp, self.provider.clone());
+        let call = osp.step(self.context, NO_LAST_LEVEL, FixedBytes(*pre), Bytes::copy_from_slice(proof));
+        Ok(call.estimate_gas().await?.saturating_sub(21_000))
+    }
+}
+
+/// The step classes the L1 does not execute yet (`NotProvable` there is expected).
+pub fn not_yet_on_l1(class: &str) -> bool {
+    class.starts_with("driver")
+        || class.starts_with("HostCall")
+        || class == "CallIndirect"
+        || class.starts_with("Table")
+        || matches!(class, "MemoryFillStep" | "MemoryCopyStep" | "MemoryInit" | "MemoryInitStep")
+}
+
+/// What a comparison found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Honest steps both verifiers executed to the same post-state, by class.
+    pub agreed: BTreeMap<String, usize>,
+    /// Mutated proofs both refused alike (or both took to the same state).
+    pub mutants_agreed: usize,
+    /// Steps of classes the L1 does not execute yet, by class.
+    pub not_yet: BTreeMap<String, usize>,
+    /// Disagreements: (case, Rust's verdict, the L1's).
+    pub mismatches: Vec<(String, Verdict, Verdict)>,
+    /// Gas of honest steps, by class.
+    pub gas: BTreeMap<String, Vec<u64>>,
+}
+
+impl Report {
+    /// Honest steps compared.
+    pub fn steps(&self) -> usize {
+        self.agreed.values().sum()
+    }
+}
+
+/// Runs every case through the L1 verifier and compares with the Rust verdicts. Gas is
+/// measured on up to `gas_samples` honest steps per class.
+pub async fn compare<P: Provider + Clone>(l1: &L1Verifier<P>, cases: &[Case], gas_samples: usize) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    for case in cases {
+        let got = l1.verdict(&case.pre, &case.proof).await?;
+        let not_yet = matches!(&got, Verdict::Rejected(Rejection::NotProvable(_))) && not_yet_on_l1(&case.class);
+        if not_yet {
+            if case.mutation.is_none() {
+                *report.not_yet.entry(case.class.clone()).or_default() += 1;
+            }
+            continue;
+        }
+        if got != case.rust {
+            report.mismatches.push((case.name(), case.rust.clone(), got));
+            continue;
+        }
+        if case.mutation.is_some() {
+            report.mutants_agreed += 1;
+            continue;
+        }
+        *report.agreed.entry(case.class.clone()).or_default() += 1;
+        let samples = report.gas.entry(case.class.clone()).or_default();
+        if samples.len() < gas_samples {
+            samples.push(l1.gas(&case.pre, &case.proof).await?);
+        }
+    }
+    Ok(report)
+}
+
+/// `(median, max)` of a sample.
+pub fn median_max(samples: &[u64]) -> (u64, u64) {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    (s.get(s.len() / 2).copied().unwrap_or(0), s.last().copied().unwrap_or(0))
+}
