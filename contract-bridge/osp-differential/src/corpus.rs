@@ -269,6 +269,60 @@ pub fn every_instruction_kernel() -> Vec<u8> {
     wat::parse_str(wat).expect("the every-instruction kernel is valid wat")
 }
 
+/// Tables and `call_indirect`: every table instruction and its steps, calls through the table
+/// of the right and the wrong type, null and out-of-range elements, growth that fails.
+pub fn tables_kernel() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module (memory 1) (export "memory" (memory 0))
+          (type $ii (func (param i32) (result i32)))
+          (table $t 8 funcref) (elem (table $t) (i32.const 0) func $inc $dbl $other)
+          (table $u 10 100 funcref) (elem $e func $dbl $inc $inc $dbl)
+          (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func $dbl (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+          (func $other (result i64) (i64.const 1))
+          (func (export "kernel_run") (local $i i32) (local $acc i32)
+            (loop $l
+              (local.set $acc (call_indirect (type $ii) (local.get $acc) (i32.and (local.get $i) (i32.const 1))))
+              (table.set $t (i32.add (i32.const 3) (i32.rem_u (local.get $i) (i32.const 5))) (table.get $t (i32.and (local.get $i) (i32.const 1))))
+              (drop (table.size $t))
+              (drop (table.grow $u (ref.func $inc) (i32.and (local.get $i) (i32.const 3))))
+              (table.fill $u (i32.const 1) (ref.func $dbl) (i32.rem_u (local.get $i) (i32.const 3)))
+              (table.copy $u $u (i32.const 2) (i32.const 0) (i32.const 3))
+              (table.copy $u $u (i32.const 0) (i32.const 1) (i32.const 2))
+              (table.copy $t $u (i32.const 4) (i32.const 1) (i32.const 2))
+              (table.init $u $e (i32.const 0) (i32.const 1) (i32.const 3))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 12))))
+            (drop (table.grow $u (ref.null func) (i32.const 1000)))
+            (elem.drop $e)
+            (table.init $u $e (i32.const 0) (i32.const 0) (i32.const 0))
+            (drop (call_indirect (type $ii) (i32.const 1) (i32.const 2)))))"#,
+    )
+    .expect("the tables kernel is valid wat")
+}
+
+/// `memory.fill`, `memory.copy` both ways (overlapping, across leaves) and `memory.init` with
+/// their steps, then a fill that runs off the end.
+pub fn bulk_memory_kernel() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module (memory 1) (export "memory" (memory 0))
+          (data $p "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz")
+          (func (export "kernel_run") (local $i i32)
+            (loop $l
+              (memory.init $p (i32.add (i32.const 2000) (i32.mul (local.get $i) (i32.const 3))) (local.get $i) (i32.sub (i32.const 70) (local.get $i)))
+              (memory.fill (i32.add (i32.const 1000) (i32.mul (local.get $i) (i32.const 7))) (local.get $i) (i32.add (i32.const 1) (i32.mul (local.get $i) (i32.const 5))))
+              (memory.copy (i32.add (i32.const 1003) (local.get $i)) (i32.const 1000) (i32.const 97))
+              (memory.copy (i32.const 990) (i32.add (i32.const 1001) (local.get $i)) (i32.const 70))
+              (memory.copy (i32.const 65500) (i32.const 900) (i32.const 36))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 6))))
+            (data.drop $p)
+            (memory.init $p (i32.const 0) (i32.const 0) (i32.const 0))
+            (memory.fill (i32.const 65535) (i32.const 1) (i32.const 2))))"#,
+    )
+    .expect("the bulk memory kernel is valid wat")
+}
+
 /// Small kernels that end their run in each way a step can: a trap of every kind the L1
 /// verifier executes, and the outermost return.
 pub fn trap_kernels() -> Vec<(String, Vec<u8>)> {
@@ -284,6 +338,10 @@ pub fn trap_kernels() -> Vec<(String, Vec<u8>)> {
         body("load out of bounds", r#"(func (export "kernel_run") (drop (i64.load offset=65530 (i32.const 0))))"#),
         body("store straddling the end", r#"(func (export "kernel_run") (i32.store (i32.const 65534) (i32.const 1)))"#),
         body("memory.fill out of bounds", r#"(func (export "kernel_run") (memory.fill (i32.const 65530) (i32.const 1) (i32.const 7)))"#),
+        body("memory.init past the segment", r#"(data $d "abc") (func (export "kernel_run") (memory.init $d (i32.const 0) (i32.const 1) (i32.const 3)))"#),
+        body("table.get past the table", r#"(table 2 funcref) (func (export "kernel_run") (drop (table.get (i32.const 2))))"#),
+        body("call_indirect of null", r#"(type $v (func)) (table 2 funcref) (func (export "kernel_run") (call_indirect (type $v) (i32.const 1)))"#),
+        body("call_indirect of another type", r#"(type $v (func)) (table 1 funcref) (elem (i32.const 0) $f) (func $f (param i32)) (func (export "kernel_run") (call_indirect (type $v) (i32.const 0)))"#),
         body("300 frames", r#"(func $r (param i32) (call $r (i32.add (local.get 0) (i32.const 1)))) (func (export "kernel_run") (call $r (i32.const 0)))"#),
         body("return", r#"(func (export "kernel_run") (return))"#),
     ]

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use osp_differential::corpus::{every_instruction_kernel, random_kernel, trap_kernels};
+use osp_differential::corpus::{bulk_memory_kernel, every_instruction_kernel, random_kernel, tables_kernel, trap_kernels};
 use osp_differential::{compare, median_max, start_l1, Corpus};
 
 #[derive(Parser)]
@@ -35,6 +35,8 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut corpus = Corpus::new(cli.budget, 0x9e37_79b9_7f4a_7c15);
     corpus.add_kernel("every instruction", &every_instruction_kernel(), &[], 100_000, cli.mutants);
+    corpus.add_kernel("tables", &tables_kernel(), &[], 100_000, cli.mutants);
+    corpus.add_kernel("bulk memory", &bulk_memory_kernel(), &[], 100_000, cli.mutants);
     for (name, wasm) in trap_kernels() {
         corpus.add_kernel(&name, &wasm, &[], 1_000, cli.mutants);
     }

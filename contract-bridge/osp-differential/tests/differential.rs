@@ -2,7 +2,7 @@
 //! post-states and identical rejections, on a CI-sized corpus (`OSP_DIFF_SEEDS` random kernels,
 //! 12 by default; `cargo run -p osp-differential --release -- --seeds 2000` is the full size).
 
-use osp_differential::corpus::{every_instruction_kernel, random_kernel, trap_kernels};
+use osp_differential::corpus::{bulk_memory_kernel, every_instruction_kernel, random_kernel, tables_kernel, trap_kernels};
 use osp_differential::{compare, median_max, not_yet_on_l1, start_l1, Corpus};
 use pvm_reference::code::ALL_OPS;
 
@@ -16,6 +16,8 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
     let budget = 50_000_000;
     let mut corpus = Corpus::new(budget, 0x2545_f491_4f6c_dd1d);
     assert!(corpus.add_kernel("every instruction", &every_instruction_kernel(), &[], 100_000, 1));
+    assert!(corpus.add_kernel("tables", &tables_kernel(), &[], 100_000, 1));
+    assert!(corpus.add_kernel("bulk memory", &bulk_memory_kernel(), &[], 100_000, 1));
     for (name, wasm) in trap_kernels() {
         assert!(corpus.add_kernel(&name, &wasm, &[], 1_000, 3), "{name}");
     }

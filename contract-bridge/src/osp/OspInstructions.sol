@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
-import {OspBase} from "./OspBase.sol";
+import {OspBulkMemory} from "./OspBulkMemory.sol";
+import {OspTables} from "./OspTables.sol";
 
 /// @title OspInstructions
 /// @notice A running step of the reference machine (docs/pvm.md 9.5 items 3 to 6): the code
@@ -11,34 +12,11 @@ import {OspBase} from "./OspBase.sol";
 /// @dev Families: control, calls and returns; parametric; locals and globals; constants and
 /// references; integer arithmetic, comparison and conversion of both widths; loads and stores
 /// of every width (straddling two leaves included); memory size and grow; the bulk memory
-/// checks; segment drops. Tables, `call_indirect`, the bulk steps, `memory.init` and host calls
-/// answer `NotProvable` until their families land. These are the steps of almost every tick, so
+/// instructions and their steps (`OspBulkMemory`); tables and `call_indirect` (`OspTables`);
+/// segment drops. Host calls answer `NotProvable` until their family lands. These are the steps of almost every tick, so
 /// they run inside `OneStepProof` itself, with no call between contracts; rarer families will
 /// sit behind it in contracts of their own.
-abstract contract OspInstructions is OspBase {
-    uint256 private constant M32 = 0xffffffff;
-    uint256 private constant M64 = 0xffffffffffffffff;
-
-    /// @dev The proof as it is read: absolute calldata offsets.
-    struct Cursor {
-        uint256 base;
-        uint256 end;
-        uint256 at;
-    }
-
-    /// @dev The stack part of a step: the values read (bottom first) with room to push, how
-    /// many are live, and the chain hash below them.
-    struct Stack {
-        uint256[] v;
-        uint256 n;
-        bytes32 rest;
-    }
-
-    enum Outcome {
-        Running,
-        Returned,
-        Trapped
-    }
+abstract contract OspInstructions is OspTables, OspBulkMemory {
 
     /// @dev The instruction being executed, with the `br_table` entry it takes.
     struct Instr {
@@ -56,7 +34,10 @@ abstract contract OspInstructions is OspBase {
         Instr memory ins = _fetch(c, base + H_MODULE, rec);
         Stack memory s = _readStack(c, rec);
         if (ins.op == 0x05) _checkEntry(c, ins, s, rec);
-        if (s.n != _stackNeeds(ins.op, ins.imm, s, ins.entryImm)) revert InvalidWitness("stack values");
+        // call_indirect's values depend on its callee: its family checks them.
+        if (ins.op != 0x08 && s.n != _stackNeeds(ins.op, ins.imm, s, ins.entryImm)) {
+            revert InvalidWitness("stack values");
+        }
         uint256 below = _memUint(rec, R_STACK_HEIGHT, 4) - s.n;
         _memSetUint(rec, R_PC, 4, _memUint(rec, R_PC, 4) + 1);
 
@@ -103,39 +84,6 @@ abstract contract OspInstructions is OspBase {
         _checkCode(ins.mod, ins.entryOp, ins.entryImm, at, path);
     }
 
-    // ------------------------------------------------------------ decoding
-
-    function _take(Cursor memory c, uint256 n) private pure returns (uint256 at) {
-        at = c.at;
-        if (at + n > c.end) revert ProofTruncated(at - c.base);
-        c.at = at + n;
-    }
-
-    function _skip(Cursor memory c, uint256 n) private pure {
-        _take(c, n);
-    }
-
-    function _u16(Cursor memory c) private pure returns (uint256) {
-        return _cdUint(_take(c, 2), 2);
-    }
-
-    function _u32(Cursor memory c) private pure returns (uint256) {
-        return _cdUint(_take(c, 4), 4);
-    }
-
-    function _u64(Cursor memory c) private pure returns (uint256) {
-        return _cdUint(_take(c, 8), 8);
-    }
-
-    function _h(Cursor memory c) private pure returns (bytes32) {
-        return _cdWord(_take(c, 32));
-    }
-
-    /// @dev A path of `depth` siblings: its offset, consumed.
-    function _path(Cursor memory c, uint256 depth) private pure returns (uint256) {
-        return _take(c, 32 * depth);
-    }
-
     /// @dev Whether `op` is an opcode of the lowered instruction set (docs/pvm.md 9.1).
     function _isOpcode(uint256 op) private pure returns (bool) {
         return op <= 0x0a || (op >= 0x10 && op <= 0x16) || op == 0x18 || op == 0x19 || (op >= 0x20 && op <= 0x3b)
@@ -166,10 +114,7 @@ abstract contract OspInstructions is OspBase {
 
     /// @dev The families the L1 does not execute yet.
     function _supported(uint256 op) private pure {
-        if (op == 0x08) revert NotProvable("CallIndirect");
         if (op == 0x09) revert NotProvable("HostCall");
-        if (op >= 0x36 && op <= 0x3a && op != 0x37) revert NotProvable("bulk memory step or memory.init");
-        if (op >= 0x40 && op <= 0x4a) revert NotProvable("table instruction");
     }
 
     function _readStack(Cursor memory c, bytes memory rec) private pure returns (Stack memory s) {
@@ -192,7 +137,11 @@ abstract contract OspInstructions is OspBase {
     function _stackNeeds(uint256 op, uint256 imm, Stack memory s, uint256 entryImm) private pure returns (uint256) {
         if (op == 0x3b || op == 0x4b) return 0; // data.drop, elem.drop
         if (op == 0x00 || op == 0x01 || op == 0x18 || op == 0x19 || op == 0x12 || op == 0x15 || op == 0x33) return 0;
-        if (op == 0x4c || op == 0x4e) return 0; // ref.null, ref.func
+        if (op == 0x4c || op == 0x4e || op == 0x42) return 0; // ref.null, ref.func, table.size
+        if (op == 0x40) return 1; // table.get
+        if (op == 0x41 || op == 0x43) return 2; // table.set, table.grow
+        if (op >= 0x44 && op <= 0x4a) return 3; // table.grow step, fill, copy, init and their steps
+        if (op >= 0x36 && op <= 0x3a) return 3; // bulk memory steps, memory.init
         if (op == 0x02 || op == 0x06) return _branchValues(imm);
         if (op == 0x03 || op == 0x0a) {
             bool taken = s.n > 0 && (s.v[s.n - 1] & M32) != 0;
@@ -233,6 +182,8 @@ abstract contract OspInstructions is OspBase {
             return Outcome.Running;
         }
         if (op >= 0x20 && op <= 0x32) return _memoryAccess(c, rec, s, op, imm);
+        if (op == 0x08 || (op >= 0x40 && op <= 0x4a)) return _table(c, rec, s, op, imm, mod);
+        if (op == 0x36 || (op >= 0x38 && op <= 0x3a)) return _bulkMemory(c, rec, s, op, imm, mod);
         if (op <= 0x0a) return _control(c, rec, s, ins);
         if (op == 0x10) {
             s.n -= 1; // drop
@@ -331,21 +282,6 @@ abstract contract OspInstructions is OspBase {
         s.n -= drop;
     }
 
-    /// @dev The top frame, checked against the record's frame chain.
-    function _frame(Cursor memory c, bytes memory rec)
-        private
-        pure
-        returns (bytes32 prev, uint256 returnPc, uint256 locals, bytes32 localsRoot)
-    {
-        prev = _h(c);
-        returnPc = _u32(c);
-        locals = _u32(c);
-        localsRoot = _h(c);
-        if (_frameLink(prev, returnPc, locals, localsRoot) != _memWord(rec, R_FRAMES_HASH)) {
-            revert InvalidWitness("frame");
-        }
-    }
-
     /// @dev Pops the top frame; whether it was the outermost (the run returned).
     function _return(Cursor memory c, bytes memory rec, Stack memory s, uint256 imm) private pure returns (bool) {
         (bytes32 prev, uint256 returnPc,,) = _frame(c, rec);
@@ -356,49 +292,6 @@ abstract contract OspInstructions is OspBase {
         _memSetUint(rec, R_FRAME_DEPTH, 4, depth - 1);
         _memSetUint(rec, R_PC, 4, returnPc);
         return depth == 1;
-    }
-
-    /// @dev Enters a defined function: its parameters (every value read) and zeroed locals make
-    /// the new top frame, which returns after the calling instruction.
-    function _enter(bytes memory rec, Stack memory s, uint256 imm) private pure {
-        uint256 params = (imm >> 16) & 0xffff;
-        uint256 count = params + (imm & 0xffff);
-        bytes32 root = _rootWithZeroTail(s.v, params, count);
-        uint256 pc = _memUint(rec, R_PC, 4); // already the return address
-        _memSetWord(rec, R_FRAMES_HASH, _frameLink(_memWord(rec, R_FRAMES_HASH), pc, count, root));
-        _memSetUint(rec, R_FRAME_DEPTH, 4, _memUint(rec, R_FRAME_DEPTH, 4) + 1);
-        _memSetUint(rec, R_PC, 4, imm >> 32);
-        s.n = 0;
-    }
-
-    /// @dev `root(word(values[..n]) ‖ zeros)` over `count` leaves, in O(n + log count).
-    function _rootWithZeroTail(uint256[] memory values, uint256 n, uint256 count) private pure returns (bytes32) {
-        if (count == 0) return bytes32(0);
-        uint256 depth = _depth(count);
-        bytes32[] memory layer = new bytes32[](n + 1);
-        for (uint256 i = 0; i < n; i++) {
-            layer[i] = bytes32(values[i]);
-        }
-        uint256 len = n;
-        bytes32 z;
-        for (uint256 h = 0; h < depth; h++) {
-            if (len == 0) return _zeroAbove(z, h, depth);
-            if (len % 2 == 1) layer[len++] = z;
-            for (uint256 i = 0; i < len / 2; i++) {
-                layer[i] = _node(layer[2 * i], layer[2 * i + 1]);
-            }
-            len /= 2;
-            z = _node(z, z);
-        }
-        return len == 0 ? z : layer[0];
-    }
-
-    /// @dev The zero subtree of height `to`, from `z` of height `from`.
-    function _zeroAbove(bytes32 z, uint256 from, uint256 to) private pure returns (bytes32) {
-        for (uint256 h = from; h < to; h++) {
-            z = _node(z, z);
-        }
-        return z;
     }
 
     function _local(Cursor memory c, bytes memory rec, Stack memory s, uint256 op, uint256 imm) private pure {
@@ -442,24 +335,10 @@ abstract contract OspInstructions is OspBase {
 
     /// @dev `data.drop` / `elem.drop`: the segment's flag in the dropped list becomes 1.
     function _drop(Cursor memory c, uint256 mod, bytes memory rec, uint256 op, uint256 imm) private pure {
-        uint256 datas = _cdUint(mod + M_DATAS, 4);
-        uint256 at = op == 0x3b ? imm : datas + imm;
+        uint256 at = op == 0x3b ? imm : _cdUint(mod + M_DATAS, 4) + imm;
         if (at > M64) revert InvalidWitness("segment");
-        uint256 count = datas + _cdUint(mod + M_ELEMS, 4);
-        uint256 flag = _u64(c);
-        uint256 depth = _depth(count);
-        uint256 path = _path(c, depth);
-        if (at >= count || _rootFromPath(bytes32(flag), at, path, depth) != _memWord(rec, R_DROPPED_ROOT)) {
-            revert InvalidWitness("dropped flag");
-        }
+        (, uint256 path, uint256 depth) = _readDropped(c, mod, rec, at);
         _memSetWord(rec, R_DROPPED_ROOT, _rootFromPath(bytes32(uint256(1)), at, path, depth));
-    }
-
-    /// @dev A bulk check with nothing to do skips its step instruction.
-    function _skipStep(bytes memory rec) private pure {
-        uint256 next = _memUint(rec, R_PC, 4) + 1;
-        if (next > M32) revert InvalidWitness("program counter");
-        _memSetUint(rec, R_PC, 4, next);
     }
 
     /// @dev The record once the instance is gone: an empty machine's instance fields.
@@ -504,29 +383,6 @@ abstract contract OspInstructions is OspBase {
         return Outcome.Running;
     }
 
-    /// @dev The one or two memory leaves covering `[at, at + len)` (1 <= len <= 32), with the
-    /// calldata offsets of their paths.
-    struct Window {
-        bytes bytes_;
-        uint256 first;
-        bool two;
-        uint256 path0;
-        uint256 path1;
-    }
-
-    /// @dev Reads the leaves covering `[at, at + len)` with their paths, checked against `root`.
-    function _readWindow(Cursor memory c, bytes32 root, uint256 at, uint256 len)
-        private
-        pure
-        returns (Window memory w)
-    {
-        w.first = at / 32;
-        w.two = (at + len - 1) / 32 != w.first;
-        w.bytes_ = new bytes(64);
-        w.path0 = _leaf(c, w.bytes_, 0, w.first, root);
-        if (w.two) w.path1 = _leaf(c, w.bytes_, 32, w.first + 1, root);
-    }
-
     function _accessSize(uint256 op) private pure returns (uint256) {
         if (op == 0x22 || op == 0x23 || op == 0x26 || op == 0x27 || op == 0x2e || op == 0x30) return 1;
         if (op == 0x24 || op == 0x25 || op == 0x28 || op == 0x29 || op == 0x2f || op == 0x31) return 2;
@@ -541,42 +397,6 @@ abstract contract OspInstructions is OspBase {
         if (op == 0x28) return _sext(raw, 1) & M64;
         if (op == 0x2a) return _sext(raw, 3) & M64;
         return raw;
-    }
-
-    /// @dev Memory leaf `index` and its path, checked against `root`, copied into `window` at
-    /// `at`; returns the path's calldata offset.
-    function _leaf(Cursor memory c, bytes memory window, uint256 at, uint256 index, bytes32 root)
-        private
-        pure
-        returns (uint256 path)
-    {
-        bytes32 leaf = _h(c);
-        path = _path(c, MEMORY_DEPTH);
-        if (_rootFromPath(leaf, index, path, MEMORY_DEPTH) != root) revert InvalidWitness("memory leaf");
-        assembly ("memory-safe") {
-            mstore(add(add(window, 0x20), at), leaf)
-        }
-    }
-
-    /// @dev The memory root once the one or two adjacent leaves from `first` become `window`:
-    /// the first leaf's path, then the second's with the sibling where the two paths meet
-    /// replaced by the first leaf's updated ancestor.
-    function _writeWindow(Window memory w) private pure returns (bytes32) {
-        bytes32 node = _memWord(w.bytes_, 0);
-        if (!w.two) return _rootFromPath(node, w.first, w.path0, MEMORY_DEPTH);
-        uint256 second = w.first + 1;
-        uint256 meet;
-        while ((w.first >> (meet + 1)) != (second >> (meet + 1))) {
-            meet++;
-        }
-        // The first leaf's ancestor at the meeting height.
-        bytes32 ancestor = _rootFromPath(node, w.first, w.path0, meet);
-        bytes32 acc = _memWord(w.bytes_, 32);
-        for (uint256 h = 0; h < MEMORY_DEPTH; h++) {
-            bytes32 sib = h == meet ? ancestor : _cdWord(w.path1 + 32 * h);
-            acc = (second >> h) & 1 == 0 ? _node(acc, sib) : _node(sib, acc);
-        }
-        return acc;
     }
 
     // ------------------------------------------------------------ numeric
@@ -670,7 +490,4 @@ abstract contract OspInstructions is OspBase {
         return (true, ((x >> sh) | (x << (bits - sh))) & mask);
     }
 
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
-    }
 }
