@@ -241,6 +241,12 @@ contract RefutationGameTest is GameTestBase {
         assertEq(game.gamesOf(alice).length, 0);
         assertEq(game.gamesOf(bob).length, 0);
         assertEq(game.gameBetween(a.hash, b.hash), 0);
+        // bob's commitment is dead: no game can be played against it.
+        bytes32[] memory da = _dissection(a, 0, 1000);
+        IRefutationGame.Claim memory g = _genesisClaim();
+        vm.expectRevert(abi.encodeWithSelector(IRefutationGame.NotAStaker.selector, bob));
+        vm.prank(alice);
+        game.start(bob, g, _claim(a), _claim(b), da);
         vm.roll(block.number + WINDOW);
         rollup.cement(a.c);
         (bytes32 lcc,,) = rollup.lastCemented();

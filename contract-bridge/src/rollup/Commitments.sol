@@ -5,7 +5,7 @@ import {SequencerInbox} from "./SequencerInbox.sol";
 import {ProtocolCodec} from "../ProtocolCodec.sol";
 
 /// @title Commitments
-/// @notice Commitments, stakes and cementing, as in the seeds (docs/contracts.md section 5):
+/// @notice Commitments, stakes and cementing, as in the seeds (docs/contracts.md section 6):
 /// a staker deposits one stake and with it publishes a chain of commitments, one per commitment
 /// period, each extending its previous one; a commitment is cemented once its challenge window
 /// has passed and no staked sibling disputes it; the refutation game (fixed at origination)
