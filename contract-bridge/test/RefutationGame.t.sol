@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {GameTestBase} from "./utils/GameTestBase.sol";
 import {GasLog} from "./utils/GasLog.sol";
+import {Vm} from "./utils/Test.sol";
 import {IRollup} from "../src/rollup/IRollup.sol";
 import {Rollup} from "../src/Rollup.sol";
 import {RefutationGame} from "../src/game/RefutationGame.sol";
@@ -82,6 +83,35 @@ contract RefutationGameTest is GameTestBase {
         // The defender's clock runs.
         vm.roll(block.number + 20);
         assertEq(uint256(game.game(id).defenderClock), CLOCK - 20);
+    }
+
+    /// @notice A node rebuilds the current dissection from the logs alone: the last `Dissected`
+    /// event of the game carries the hashes whose keccak the contract stores.
+    function test_logs_carryTheDissections() public {
+        Player memory a = _join(_honest(alice));
+        Player memory b = _join(_evil(bob, 100_000, 60_000));
+        vm.recordLogs();
+        (uint256 id, bytes32[] memory d) = _start(b, a);
+        d = _step(id, a, d);
+        d = _step(id, b, d);
+        bytes32 topic = keccak256("Dissected(uint256,address,uint64,uint64,bytes32[])");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 seen;
+        uint64 s;
+        uint64 e;
+        bytes32[] memory hashes;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(game) || logs[i].topics[0] != topic) continue;
+            assertEq(uint256(logs[i].topics[1]), id);
+            (s, e, hashes) = abi.decode(logs[i].data, (uint64, uint64, bytes32[]));
+            seen++;
+        }
+        assertEq(seen, 3, "one per dissection");
+        IRefutationGame.GameView memory v = game.game(id);
+        assertEq(uint256(s), uint256(v.start));
+        assertEq(uint256(e), uint256(v.end));
+        assertEq(keccak256(abi.encodePacked(hashes)), v.dissectionHash);
+        assertEq(keccak256(abi.encodePacked(hashes)), keccak256(abi.encodePacked(d)));
     }
 
     function test_start_refusesNonStakersAndNonRivals() public {
