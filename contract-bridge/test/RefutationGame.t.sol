@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
-import {GameTestBase} from "./utils/GameTestBase.sol";
+import {GameTestBase, GameDeployer} from "./utils/GameTestBase.sol";
 import {GasLog} from "./utils/GasLog.sol";
 import {Vm} from "./utils/Test.sol";
 import {IRollup} from "../src/rollup/IRollup.sol";
@@ -35,10 +35,11 @@ contract RefutationGameTest is GameTestBase {
         new RefutationGame(address(rollup), address(machine));
         IRollup.Config memory c = _config();
         c.genesisStateHash = genesisState;
-        c.gameResolver = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        GameDeployer deployer = new GameDeployer();
+        c.gameResolver = vm.computeCreateAddress(address(deployer), 1);
         address r2 = factory.originate(c, bytes32("second"));
         vm.expectRevert(abi.encodeWithSelector(IRefutationGame.VerifierWithoutCode.selector, address(0x1234)));
-        new RefutationGame(r2, address(0x1234));
+        deployer.deploy(r2, address(0x1234));
     }
 
     function test_start_recordsTheGameAndEmitsWhatANodeNeeds() public {
@@ -208,8 +209,7 @@ contract RefutationGameTest is GameTestBase {
         IRefutationGame.Claim memory g = _genesisClaim();
         // carol's state is a level-3 state.
         bytes memory h3 = _hdr(PERIOD - 1, 1000, "d", "o");
-        IRollup.Commitment memory c3 =
-            IRollup.Commitment(_genesis(), _state(PERIOD - 1, 1000, "d", "o"), PERIOD, 1000);
+        IRollup.Commitment memory c3 = IRollup.Commitment(_genesis(), _state(PERIOD - 1, 1000, "d", "o"), PERIOD, 1000);
         _stakeAndPublish(carol, c3);
         bytes32[] memory d = new bytes32[](K + 1);
         d[0] = genesisState;
@@ -237,9 +237,7 @@ contract RefutationGameTest is GameTestBase {
         vm.prank(bob);
         game.start(alice, g, _claim(b), _claim(a), short);
         d[0] = keccak256("not the start");
-        vm.expectRevert(
-            abi.encodeWithSelector(IRefutationGame.DissectionStartMismatch.selector, genesisState, d[0])
-        );
+        vm.expectRevert(abi.encodeWithSelector(IRefutationGame.DissectionStartMismatch.selector, genesisState, d[0]));
         vm.prank(bob);
         game.start(alice, g, _claim(b), _claim(a), d);
         d[0] = genesisState;
@@ -331,7 +329,9 @@ contract RefutationGameTest is GameTestBase {
         (uint256 id, bytes32[] memory d) = _start(b, a);
         uint256[2] memory moves = _play(id, b, a, d);
         uint256 logK; // ceil(log_k(ticks))
-        for (uint256 x = 1; x < 1e12; x *= K) logK++;
+        for (uint256 x = 1; x < 1e12; x *= K) {
+            logK++;
+        }
         assertEq(logK, 8);
         assertLe(moves[0], logK + 1, "challenger's moves");
         assertLe(moves[1], logK + 1, "defender's moves");
@@ -414,7 +414,9 @@ contract RefutationGameTest is GameTestBase {
         game.move(id, d, i, claim, next);
         next = _dissection(a, from, to);
         next[next.length - 1] = keccak256("y");
-        vm.expectRevert(abi.encodeWithSelector(IRefutationGame.DissectionEndMismatch.selector, claim, next[next.length - 1]));
+        vm.expectRevert(
+            abi.encodeWithSelector(IRefutationGame.DissectionEndMismatch.selector, claim, next[next.length - 1])
+        );
         vm.prank(alice);
         game.move(id, d, i, claim, next);
     }
@@ -471,7 +473,9 @@ contract RefutationGameTest is GameTestBase {
         bytes32[] memory d2 = _step(id, b, d1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRefutationGame.StaleDissection.selector, keccak256(abi.encodePacked(d2)), keccak256(abi.encodePacked(d0))
+                IRefutationGame.StaleDissection.selector,
+                keccak256(abi.encodePacked(d2)),
+                keccak256(abi.encodePacked(d0))
             )
         );
         vm.prank(alice);
@@ -481,7 +485,9 @@ contract RefutationGameTest is GameTestBase {
         forged[1] = keccak256("forged");
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRefutationGame.StaleDissection.selector, keccak256(abi.encodePacked(d2)), keccak256(abi.encodePacked(forged))
+                IRefutationGame.StaleDissection.selector,
+                keccak256(abi.encodePacked(d2)),
+                keccak256(abi.encodePacked(forged))
             )
         );
         vm.prank(alice);

@@ -363,10 +363,7 @@ contract RefutationGame is IRefutationGame {
 
     /// @dev A dissection of `[s, e]`: one hash per point, the first the agreed start, the last
     /// the mover's claim.
-    function _checkDissection(bytes32[] calldata d, uint64 s, uint64 e, bytes32 agreed, bytes32 claim)
-        internal
-        view
-    {
+    function _checkDissection(bytes32[] calldata d, uint64 s, uint64 e, bytes32 agreed, bytes32 claim) internal view {
         uint256 expected = _sections(s, e) + 1;
         if (d.length != expected) revert WrongDissectionLength(expected, d.length);
         if (d[0] != agreed) revert DissectionStartMismatch(agreed, d[0]);

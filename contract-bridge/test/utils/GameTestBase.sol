@@ -8,6 +8,15 @@ import {Rollup} from "../../src/Rollup.sol";
 import {RefutationGame} from "../../src/game/RefutationGame.sol";
 import {IRefutationGame} from "../../src/game/IRefutationGame.sol";
 
+/// @notice Deploys a game from an address of its own, so the game's CREATE address is known
+/// before the rollup that must name it (`computeCreateAddress(deployer, 1)`) whatever the test
+/// contract's own nonce does (forge's isolation mode bumps it on calls).
+contract GameDeployer {
+    function deploy(address rollup, address verifier) external returns (RefutationGame) {
+        return new RefutationGame(rollup, verifier);
+    }
+}
+
 /// @notice A rollup whose game resolver is a RefutationGame judged by the toy machine, and
 /// players that follow a trace: the honest one, or one that leaves it at `divergeAt` (and ends
 /// on its own final state after `ticks`). Headers and points are written from docs/pvm.md and
@@ -37,10 +46,11 @@ abstract contract GameTestBase is RollupTestBase {
         genesisState = _state(0, 0, keccak256("genesis durable"), keccak256("genesis outbox"));
         IRollup.Config memory c = _config();
         c.genesisStateHash = genesisState;
-        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        GameDeployer deployer = new GameDeployer();
+        address predicted = vm.computeCreateAddress(address(deployer), 1);
         c.gameResolver = predicted;
         rollup = Rollup(payable(factory.originate(c, bytes32("game"))));
-        game = new RefutationGame(address(rollup), address(machine));
+        game = deployer.deploy(address(rollup), address(machine));
         require(address(game) == predicted, "game address");
         tipHash = START_HASH;
         tipHeight = START_HEIGHT;
