@@ -21,7 +21,6 @@ interface Vm {
     function startPrank(address msgSender, address txOrigin) external;
     function stopPrank() external;
     function label(address account, string calldata name) external;
-    function getNonce(address account) external view returns (uint64 nonce);
     function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function assume(bool condition) external pure;
 
