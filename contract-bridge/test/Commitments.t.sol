@@ -344,4 +344,34 @@ contract CommitmentsTest is RollupTestBase {
         assertTrue(alive);
         assertEq(rollup.stakersOf(h)[0], carol);
     }
+
+    /// @notice A settlement between stakers whose chains do not fork is not a game outcome.
+    function test_settleGame_refusesNonRivals() public {
+        bytes32 c1 = _stakeAndPublish(alice, _commitment(_genesis(), "s4", PERIOD));
+        _stakeAndPublish(bob, _commitment(_genesis(), "s4", PERIOD));
+        _publish(bob, _commitment(c1, "s8", 2 * PERIOD)); // bob extends alice's chain
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NoConflict.selector, bob, alice));
+        vm.prank(resolver);
+        rollup.settleGame(bob, alice);
+        _stakeAndPublish(carol, _commitment(_genesis(), "s4", PERIOD)); // carol agrees with alice
+        vm.expectRevert(abi.encodeWithSelector(IRollup.NoConflict.selector, carol, alice));
+        vm.prank(resolver);
+        rollup.settleGame(carol, alice);
+    }
+
+    /// @notice A dead commitment joined again is refutable for a whole window from then on.
+    function test_deadCommitment_rejoined_getsAFreshChallengeWindow() public {
+        IRollup.Commitment memory w = _commitment(_genesis(), "w", PERIOD);
+        bytes32 h = _stakeAndPublish(bob, w);
+        vm.prank(resolver);
+        rollup.settleGame(bob, address(0));
+        vm.roll(block.number + 2 * WINDOW);
+        _stakeAndPublish(carol, w);
+        (,, uint64 publishedAt,,) = rollup.commitment(h);
+        assertEq(publishedAt, block.number, "alive again: published now");
+        vm.expectRevert(abi.encodeWithSelector(IRollup.ChallengeWindowOpen.selector, block.number + WINDOW));
+        rollup.cement(w);
+        vm.roll(block.number + WINDOW);
+        rollup.cement(w);
+    }
 }

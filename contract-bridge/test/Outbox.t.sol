@@ -191,7 +191,7 @@ contract OutboxTest is RollupTestBase, OutboxTreeBuilder {
 
     function test_expiredLevels_revert() public {
         IRollup.Config memory c = _config();
-        c.maxActiveOutboxLevels = 2;
+        c.maxActiveOutboxLevels = PERIOD; // the shortest allowed: one commitment period
         rollup = Rollup(payable(factory.originate(c, bytes32("short outbox"))));
         tipHash = START_HASH;
         tipHeight = START_HEIGHT;
@@ -200,11 +200,11 @@ contract OutboxTest is RollupTestBase, OutboxTreeBuilder {
         vm.prank(alice);
         rollup.depositEth{value: 5 ether}("");
         bytes32 c1 = _cement(_commitment(_genesis(), _stateHash(), PERIOD));
-        // Last cemented level 4, two active levels: 3 and 4.
+        // Last cemented level 4, four active levels: 1 to 4.
         rollup.executeOutboxMessage(c1, _proof(3, level3, 0), level3[0]);
         _cement(_commitment(c1, _stateHash(), 2 * PERIOD));
-        // Last cemented level 8: level 3 is gone.
-        vm.expectRevert(abi.encodeWithSelector(IRollup.OutboxLevelExpired.selector, 3, 7));
+        // Last cemented level 8: levels 5 to 8 are active, level 3 is gone.
+        vm.expectRevert(abi.encodeWithSelector(IRollup.OutboxLevelExpired.selector, 3, 5));
         rollup.executeOutboxMessage(c1, _proof(3, level3, 1), level3[1]);
     }
 

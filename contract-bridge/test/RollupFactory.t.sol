@@ -96,6 +96,16 @@ contract RollupFactoryTest is RollupTestBase {
         factory.originate(c, bytes32("max outbox"));
     }
 
+    /// @notice Outbox levels must stay executable for at least one commitment period, or the
+    /// first levels a cemented commitment covers would already be expired when it cements.
+    function test_originate_rejectsOutboxWindowShorterThanPeriod() public {
+        IRollup.Config memory c = _config();
+        c.maxActiveOutboxLevels = c.commitmentPeriod - 1;
+        _expectInvalid(c, "maxActiveOutboxLevels");
+        c.maxActiveOutboxLevels = c.commitmentPeriod;
+        factory.originate(c, bytes32("outbox = period"));
+    }
+
     function _expectInvalid(IRollup.Config memory c, string memory name) internal {
         vm.expectRevert(abi.encodeWithSelector(IRollup.InvalidParameter.selector, name));
         factory.originate(c, bytes32(bytes(name)));

@@ -5,7 +5,7 @@ import {SequencerInbox} from "./SequencerInbox.sol";
 import {ProtocolCodec} from "../ProtocolCodec.sol";
 
 /// @title Commitments
-/// @notice Commitments, stakes and cementing, as in the seeds (docs/contracts.md section 5):
+/// @notice Commitments, stakes and cementing, as in the seeds (docs/contracts.md section 6):
 /// a staker deposits one stake and with it publishes a chain of commitments, one per commitment
 /// period, each extending its previous one; a commitment is cemented once its challenge window
 /// has passed and no staked sibling disputes it; the refutation game (fixed at origination)
@@ -95,6 +95,9 @@ abstract contract Commitments is SequencerInbox {
                 emit CommitmentConflict(c.inboxLevel, firstAtLevel, hash);
             }
         } else {
+            // A dead commitment blocked nothing and nobody had a reason to refute it: alive
+            // again, it gets a whole challenge window from now.
+            if (!_isAlive(hash, r)) r.publishedAt = uint64(block.number);
             // A staker's chain has one commitment per level, so it cannot already be here.
             _moreStakers[hash][r.stakerCount] = s.id;
             r.stakerCount += 1;
@@ -157,7 +160,7 @@ abstract contract Commitments is SequencerInbox {
     /// zero address it is credited half of it (claimable with `claimReward`) and the rest is
     /// burnt; with no winner (both players lost) the whole stake is burnt. Every commitment that
     /// only `loser` backed is dead from now on. Callable only by the game resolver fixed at
-    /// origination.
+    /// origination, and with a winner only between rivals (`NoConflict` otherwise).
     function settleGame(address loser, address winner) external {
         if (msg.sender != GAME_RESOLVER) revert NotGameResolver(msg.sender);
         if (_stakers[loser].id == 0) revert NotAStaker(loser);
@@ -165,6 +168,9 @@ abstract contract Commitments is SequencerInbox {
         if (winner != address(0)) {
             if (winner == loser) revert SamePlayer(loser);
             if (_stakers[winner].id == 0) revert NotAStaker(winner);
+            // Only rivals play a game: a winner whose chain does not fork from the loser's
+            // could not have refuted anything (reverts NoConflict).
+            conflictPoint(loser, winner);
             reward = STAKE_AMOUNT / 2;
             _claimable[winner] += reward;
             _totalClaimable += reward;
@@ -250,7 +256,7 @@ abstract contract Commitments is SequencerInbox {
 
     /// @notice Where the chains of two stakers fork: the first commitment of each branch after
     /// their last common commitment. This is what a refutation game between them disputes.
-    function conflictPoint(address a, address b) external view returns (bytes32 ofA, bytes32 ofB) {
+    function conflictPoint(address a, address b) public view returns (bytes32 ofA, bytes32 ofB) {
         Staker memory sa = _stakers[a];
         Staker memory sb = _stakers[b];
         if (sa.id == 0) revert NotAStaker(a);

@@ -66,7 +66,9 @@ abstract contract RollupBase is IRollup {
         if (c.stakeAmount == 0) revert InvalidParameter("stakeAmount");
         if (c.sectionsPerDissection < 2) revert InvalidParameter("sectionsPerDissection");
         if (c.timeoutPerPlayer == 0) revert InvalidParameter("timeoutPerPlayer");
-        if (c.maxActiveOutboxLevels == 0 || c.maxActiveOutboxLevels > MAX_OUTBOX_LEVELS_LIMIT) {
+        // Fewer active levels than a period would expire a commitment's first levels before
+        // it can be cemented, locking their withdrawals forever.
+        if (c.maxActiveOutboxLevels < c.commitmentPeriod || c.maxActiveOutboxLevels > MAX_OUTBOX_LEVELS_LIMIT) {
             revert InvalidParameter("maxActiveOutboxLevels");
         }
         if (c.verifier.code.length == 0) revert InvalidParameter("verifier");

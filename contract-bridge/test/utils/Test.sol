@@ -21,6 +21,7 @@ interface Vm {
     function startPrank(address msgSender, address txOrigin) external;
     function stopPrank() external;
     function label(address account, string calldata name) external;
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function assume(bool condition) external pure;
 
     // keys
@@ -60,6 +61,7 @@ interface Vm {
 
     // gas
     function pauseGasMetering() external;
+    function cool(address target) external;
     function resumeGasMetering() external;
 }
 
