@@ -5,6 +5,7 @@ import {Test} from "./utils/Test.sol";
 import {FixedStepContext} from "./utils/FixedStepContext.sol";
 import {OneStepProof} from "../src/osp/OneStepProof.sol";
 import {OspBase} from "../src/osp/OspBase.sol";
+import {OspHostCalls} from "../src/osp/OspHostCalls.sol";
 
 /// @notice What the Rust differential suite cannot reach: the final-state rule (a commitment's
 /// last state stutters) and the entry point's refusals before any step. Every instruction is
@@ -14,7 +15,7 @@ contract OneStepProofTest is Test {
     FixedStepContext ctx;
 
     function setUp() public {
-        osp = new OneStepProof();
+        osp = new OneStepProof(new OspHostCalls());
         ctx = new FixedStepContext(1000);
     }
 

@@ -114,6 +114,14 @@ pub mod osp {
             "../out/OneStepProof.sol/OneStepProof.json"
         );
     }
+    pub mod host {
+        alloy::sol!(
+            /// Host calls, behind the entry point.
+            #[sol(rpc)]
+            OspHostCalls,
+            "../out/OspHostCalls.sol/OspHostCalls.json"
+        );
+    }
     pub mod context {
         alloy::sol!(
             /// Test support: the L1 facts of a step, set by hand.
@@ -124,6 +132,7 @@ pub mod osp {
     }
     pub use context::FixedStepContext;
     pub use entry::OneStepProof;
+    pub use host::OspHostCalls;
 }
 
 /// A provider that signs with `signer` and is safe when transactions are refused.

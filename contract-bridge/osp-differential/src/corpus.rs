@@ -15,6 +15,9 @@ use crate::Verdict;
 #[path = "../../../pvm/core/tests/common/mod.rs"]
 pub mod smith;
 
+/// The rollup metadata every corpus PVM runs with (`reveal_metadata` answers it).
+pub const METADATA: RollupMetadata = RollupMetadata { address: Address([7; 20]), origination_level: 1 };
+
 /// One proof and the Rust verifier's verdict on it.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -74,7 +77,7 @@ impl Corpus {
     pub fn add_kernel(&mut self, name: &str, kernel: &[u8], externals: &[Vec<u8>], samples: usize, mutants: usize) -> bool {
         let budget = self.budget;
         let pages = Arc::new(PreimageMap::default());
-        let mut config = PvmConfig::new(RollupMetadata { address: Address([7; 20]), origination_level: 1 });
+        let mut config = PvmConfig::new(METADATA);
         config.tick_budget = budget;
         config.preimages = pages.clone();
         let metadata = config.metadata;
@@ -321,6 +324,37 @@ pub fn bulk_memory_kernel() -> Vec<u8> {
             (memory.fill (i32.const 65535) (i32.const 1) (i32.const 2))))"#,
     )
     .expect("the bulk memory kernel is valid wat")
+}
+
+/// The host functions the L1 executes, directly and through `call_indirect`, with good and
+/// bad arguments: `write_output` up to the level's 101st message, ranges outside the memory,
+/// messages over 4,096 bytes, `write_debug`, `reveal_metadata` whole and cut short.
+pub fn host_kernel() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+          (import "smart_rollup_core" "write_output" (func $write_output (param i32 i32) (result i32)))
+          (import "smart_rollup_core" "write_debug" (func $write_debug (param i32 i32)))
+          (import "smart_rollup_core" "reveal_metadata" (func $reveal_metadata (param i32 i32) (result i32)))
+          (type $ptrlen (func (param i32 i32) (result i32)))
+          (table 2 funcref) (elem (i32.const 0) $write_output $reveal_metadata)
+          (memory 1) (export "memory" (memory 0))
+          (data (i32.const 30) "a message across two leaves")
+          (func (export "kernel_run") (local $i i32)
+            (drop (call $reveal_metadata (i32.const 100) (i32.const 24)))
+            (drop (call $reveal_metadata (i32.const 130) (i32.const 5)))
+            (drop (call $reveal_metadata (i32.const 65530) (i32.const 24)))
+            (call $write_debug (i32.const 30) (i32.const 27))
+            (call $write_debug (i32.const 65530) (i32.const 100))
+            (drop (call $write_output (i32.const 30) (i32.const 4097)))
+            (drop (call $write_output (i32.const 65500) (i32.const 100)))
+            (drop (call_indirect (type $ptrlen) (i32.const 200) (i32.const 24) (i32.const 1)))
+            (loop $l
+              (drop (call $write_output (i32.const 30) (local.get $i)))
+              (drop (call_indirect (type $ptrlen) (i32.const 30) (i32.const 27) (i32.const 0)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 51))))))"#,
+    )
+    .expect("the host kernel is valid wat")
 }
 
 /// Small kernels that end their run in each way a step can: a trap of every kind the L1

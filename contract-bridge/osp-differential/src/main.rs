@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use osp_differential::corpus::{bulk_memory_kernel, every_instruction_kernel, random_kernel, tables_kernel, trap_kernels};
+use osp_differential::corpus::{bulk_memory_kernel, every_instruction_kernel, host_kernel, random_kernel, tables_kernel, trap_kernels};
 use osp_differential::{compare, median_max, start_l1, Corpus};
 
 #[derive(Parser)]
@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     corpus.add_kernel("every instruction", &every_instruction_kernel(), &[], 100_000, cli.mutants);
     corpus.add_kernel("tables", &tables_kernel(), &[], 100_000, cli.mutants);
     corpus.add_kernel("bulk memory", &bulk_memory_kernel(), &[], 100_000, cli.mutants);
+    corpus.add_kernel("host calls", &host_kernel(), &[], 100_000, cli.mutants);
     for (name, wasm) in trap_kernels() {
         corpus.add_kernel(&name, &wasm, &[], 1_000, cli.mutants);
     }

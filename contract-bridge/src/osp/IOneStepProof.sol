@@ -26,4 +26,6 @@ interface IStepContext {
     /// @notice The module root (docs/pvm.md 9.4) of the kernel whose value hash is
     /// `kernelValueHash`, or zero when the rollup knows no such kernel.
     function moduleRoot(bytes32 kernelValueHash) external view returns (bytes32);
+    /// @notice What `reveal_metadata` answers: the rollup's address and origination level.
+    function metadata() external view returns (address rollupAddress, uint32 originationLevel);
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {IOneStepProof, IStepContext} from "./IOneStepProof.sol";
+import {OspHostCalls} from "./OspHostCalls.sol";
 import {OspInstructions} from "./OspInstructions.sol";
 
 /// @title OneStepProof
@@ -12,6 +13,13 @@ import {OspInstructions} from "./OspInstructions.sol";
 /// @dev The header is decoded at fixed offsets and the post-state hashed once. The common
 /// instruction families (`OspInstructions`) run in this contract.
 contract OneStepProof is IOneStepProof, OspInstructions {
+    /// @notice Where host calls execute (a contract of its own: the code size limit).
+    OspHostCalls public immutable hostCalls;
+
+    constructor(OspHostCalls hostCalls_) {
+        hostCalls = hostCalls_;
+    }
+
     /// @inheritdoc IOneStepProof
     function step(address rollup, uint32 lastLevel, bytes32 preStateHash, bytes calldata proof)
         external
@@ -22,42 +30,53 @@ contract OneStepProof is IOneStepProof, OspInstructions {
         assembly ("memory-safe") {
             base := proof.offset
         }
-        uint256 len = proof.length;
-        if (len < H_BASE + 1) revert ProofTruncated(len < H_BASE ? len : H_BASE);
+        uint256 headerSize = _headerSize(base, proof.length);
         uint8 status = uint8(_cdUint(base + H_STATUS, 1));
-        uint256 headerSize = status == 0 ? H_BASE + 1 : status == STATUS_NEXT_RUN ? H_BASE + RECORD_SIZE : H_SIZE;
-        if (len < headerSize) revert ProofTruncated(len);
 
         // The pre-state, hashed before any other work.
         bytes memory rec = _copyRecord(base, status);
         bytes32 moduleRoot = status == 0 || status == STATUS_NEXT_RUN ? bytes32(0) : _moduleRoot(base);
-        uint256 tick = _cdUint(base + H_TICK, 8);
-        if (_stateHash(base, status, tick, rec, moduleRoot) != preStateHash) revert PreStateMismatch();
+        if (_stateHash(base, status, _cdUint(base + H_TICK, 8), rec, moduleRoot) != preStateHash) {
+            revert PreStateMismatch();
+        }
 
         if (status == 0 && _cdUint(base + H_LEVEL, 4) == lastLevel) {
             // A commitment's final state: the trace stutters here.
-            if (len != headerSize) revert TrailingBytes(len - headerSize);
+            if (proof.length != headerSize) revert TrailingBytes(proof.length - headerSize);
             return preStateHash;
         }
-        if (tick == type(uint64).max) revert InvalidWitness("tick counter");
+        if (_cdUint(base + H_TICK, 8) == type(uint64).max) revert InvalidWitness("tick counter");
         if (status == 0 || status == STATUS_NEXT_RUN) {
             if (status == STATUS_NEXT_RUN && _memUint(rec, R_RUN_TICK, 8) != 0) revert InvalidWitness("run tick between runs");
             revert NotProvable("driver: run start");
         }
         if (status > STATUS_NEXT_RUN) revert InvalidWitness("status");
-        uint64 budget = IStepContext(rollup).tickBudget();
+        _advanceRunTick(rec, IStepContext(rollup).tickBudget());
+
+        if (status != STATUS_RUNNING) {
+            // Padding: the header alone.
+            if (proof.length != headerSize) revert TrailingBytes(proof.length - headerSize);
+        } else {
+            rec = _execute(rec, base, proof.length, rollup);
+        }
+        return _stateHash(base, uint8(rec[0]), _cdUint(base + H_TICK, 8) + 1, rec, moduleRoot);
+    }
+
+    /// @dev The header's size by its status (77, 413 or 665 bytes), checked against the proof's.
+    function _headerSize(uint256 base, uint256 len) private pure returns (uint256 size) {
+        if (len < H_BASE + 1) revert ProofTruncated(len < H_BASE ? len : H_BASE);
+        uint256 status = _cdUint(base + H_STATUS, 1);
+        size = status == 0 ? H_BASE + 1 : status == STATUS_NEXT_RUN ? H_BASE + RECORD_SIZE : H_SIZE;
+        if (len < size) revert ProofTruncated(len);
+    }
+
+    /// @dev Tick `run_tick` of a run of `budget` ticks, 1 to B - 2 (0 and B - 1 are the
+    /// driver's), moves to the next one.
+    function _advanceRunTick(bytes memory rec, uint256 budget) private pure {
         uint256 runTick = _memUint(rec, R_RUN_TICK, 8);
         if (runTick == 0 || runTick >= budget) revert InvalidWitness("run tick");
         if (runTick + 1 == budget) revert NotProvable("driver: run end");
         _memSetUint(rec, R_RUN_TICK, 8, runTick + 1);
-
-        if (status != STATUS_RUNNING) {
-            // Padding: the header alone.
-            if (len != headerSize) revert TrailingBytes(len - headerSize);
-        } else {
-            rec = _execute(rec, base, len);
-        }
-        return _stateHash(base, uint8(rec[0]), tick + 1, rec, moduleRoot);
     }
 
     /// @dev The 337 record bytes of the header (status first); a status-0 header has only the
@@ -111,5 +130,37 @@ contract OneStepProof is IOneStepProof, OspInstructions {
             )
         );
         h = keccak256(abi.encodePacked(pvmRoot, _cdWord(base + H_OUTBOX)));
+    }
+
+    /// @dev Runs the host call in `hostCalls` over the whole proof, from the cursor on.
+    function _hostCall(Cursor memory c, bytes memory rec, Stack memory s, uint256 imm) internal view override {
+        (bytes memory post, uint256 at, uint256 result) = _callHost(c, rec, _args(s), imm);
+        _replaceRecord(rec, post);
+        c.at = c.base + at;
+        s.n = 0;
+        if (result != NO_RESULT) s.v[s.n++] = result;
+    }
+
+    function _callHost(Cursor memory c, bytes memory rec, uint256[] memory args, uint256 imm)
+        private
+        view
+        returns (bytes memory, uint256, uint256)
+    {
+        return hostCalls.hostCall(msg.data[c.base:c.end], ((c.at - c.base) << 64) | imm, rec, args, c.rollup);
+    }
+
+    /// @dev The live stack values, bottom first: a host call's parameters.
+    function _args(Stack memory s) private pure returns (uint256[] memory args) {
+        args = new uint256[](s.n);
+        for (uint256 i = 0; i < s.n; i++) {
+            args[i] = s.v[i];
+        }
+    }
+
+    function _replaceRecord(bytes memory rec, bytes memory post) private pure {
+        if (post.length != rec.length) revert InvalidWitness("host call record");
+        assembly ("memory-safe") {
+            mcopy(add(rec, 0x20), add(post, 0x20), mload(rec))
+        }
     }
 }

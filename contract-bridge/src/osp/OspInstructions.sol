@@ -29,8 +29,8 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
 
     /// @dev Executes the instruction at the record's program counter. `rec` is the post-record
     /// so far (counters advanced); the proof is `len` bytes at calldata offset `base`.
-    function _execute(bytes memory rec, uint256 base, uint256 len) internal pure returns (bytes memory) {
-        Cursor memory c = Cursor(base, base + len, base + H_SIZE);
+    function _execute(bytes memory rec, uint256 base, uint256 len, address rollup) internal view returns (bytes memory) {
+        Cursor memory c = Cursor(base, base + len, base + H_SIZE, rollup);
         Instr memory ins = _fetch(c, base + H_MODULE, rec);
         Stack memory s = _readStack(c, rec);
         if (ins.op == 0x05) _checkEntry(c, ins, s, rec);
@@ -64,7 +64,6 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
     function _fetch(Cursor memory c, uint256 mod, bytes memory rec) private pure returns (Instr memory ins) {
         ins.mod = mod;
         (ins.op, ins.imm) = _instr(c, mod, _memUint(rec, R_PC, 4));
-        _supported(ins.op);
         if (ins.op == 0x05) {
             (ins.entryOp, ins.entryImm) = _readInstr(c);
             // Its path is read again by _checkEntry; here it is only skipped.
@@ -113,10 +112,6 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
     }
 
     /// @dev The families the L1 does not execute yet.
-    function _supported(uint256 op) private pure {
-        if (op == 0x09) revert NotProvable("HostCall");
-    }
-
     function _readStack(Cursor memory c, bytes memory rec) private pure returns (Stack memory s) {
         uint256 k = _u16(c);
         if (k > _memUint(rec, R_STACK_HEIGHT, 4)) revert InvalidWitness("stack depth");
@@ -150,6 +145,10 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
         if (op == 0x04) return 1;
         if (op == 0x05) return 1 + _branchValues(entryImm);
         if (op == 0x07) return (imm >> 16) & 0xffff; // call: its parameters
+        if (op == 0x09) {
+            uint256 p = _hostParams(imm);
+            return p == type(uint256).max ? 0 : p;
+        }
         if (op == 0x10 || op == 0x13 || op == 0x14 || op == 0x16 || op == 0x34 || op == 0x4d) return 1;
         if (op == 0x11 || op == 0x35 || op == 0x37) return 3;
         if (op >= 0x20 && op <= 0x2b) return 1; // loads
@@ -170,7 +169,7 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
 
     function _dispatch(Cursor memory c, bytes memory rec, Stack memory s, Instr memory ins)
         private
-        pure
+        view
         returns (Outcome)
     {
         (uint256 op, uint256 imm, uint256 mod) = (ins.op, ins.imm, ins.mod);
@@ -184,6 +183,12 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
         if (op >= 0x20 && op <= 0x32) return _memoryAccess(c, rec, s, op, imm);
         if (op == 0x08 || (op >= 0x40 && op <= 0x4a)) return _table(c, rec, s, op, imm, mod);
         if (op == 0x36 || (op >= 0x38 && op <= 0x3a)) return _bulkMemory(c, rec, s, op, imm, mod);
+        if (op == 0x09) {
+            if (_hostParams(imm) == type(uint256).max) revert InvalidWitness("host function");
+            if (_memUint(rec, R_FRAME_DEPTH, 4) >= MAX_CALL_DEPTH) return Outcome.Trapped;
+            _hostCall(c, rec, s, imm);
+            return Outcome.Running;
+        }
         if (op <= 0x0a) return _control(c, rec, s, ins);
         if (op == 0x10) {
             s.n -= 1; // drop

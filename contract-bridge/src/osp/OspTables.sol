@@ -10,10 +10,14 @@ import {OspWitness} from "./OspWitness.sol";
 /// leaf `H(u32 size ‖ u32 max ‖ elements_root)` of the tables list; every witness is checked
 /// against the pre-state's roots.
 abstract contract OspTables is OspWitness {
+    /// @dev Host call `imm` (`import ‖ function ‖ form`, a defined function) on the stack's
+    /// values: its witnesses follow at the cursor.
+    function _hostCall(Cursor memory c, bytes memory rec, Stack memory s, uint256 imm) internal view virtual;
+
     /// @dev Executes table instruction `op` (0x08, 0x40 to 0x4a).
     function _table(Cursor memory c, bytes memory rec, Stack memory s, uint256 op, uint256 imm, uint256 mod)
         internal
-        pure
+        view
         returns (Outcome)
     {
         if (op == 0x08 || op <= 0x42) return _access(c, rec, s, op, imm, mod);
@@ -26,7 +30,7 @@ abstract contract OspTables is OspWitness {
     /// @dev `table.get`, `table.set`, `table.size`, `call_indirect`.
     function _access(Cursor memory c, bytes memory rec, Stack memory s, uint256 op, uint256 imm, uint256 mod)
         private
-        pure
+        view
         returns (Outcome)
     {
         bool indirect = op == 0x08;
@@ -58,7 +62,7 @@ abstract contract OspTables is OspWitness {
     /// @dev `call_indirect` of element `e`: the callee's function leaf, its type, the call.
     function _indirect(Cursor memory c, bytes memory rec, Stack memory s, uint256 imm, uint256 mod, uint256 e)
         private
-        pure
+        view
         returns (Outcome)
     {
         if (e == 0) return _indirectTrap(s);
@@ -72,7 +76,15 @@ abstract contract OspTables is OspWitness {
         uint256 ty = uint32(bytes4(fleaf << 72));
         if (ty != imm >> 32 || _memUint(rec, R_FRAME_DEPTH, 4) >= MAX_CALL_DEPTH) return _indirectTrap(s);
         uint256 callee = uint64(bytes8(fleaf << 8));
-        if (uint8(fleaf[0]) != 0) revert NotProvable("HostCall through call_indirect");
+        if (uint8(fleaf[0]) != 0) {
+            // A host function: the same step as a `HostCall` of it.
+            uint256 params = _hostParams(callee);
+            if (params == type(uint256).max) revert InvalidWitness("host function");
+            if (s.n != 1 + params) revert InvalidWitness("stack values");
+            s.n -= 1;
+            _hostCall(c, rec, s, callee);
+            return Outcome.Running;
+        }
         if (s.n != 1 + ((callee >> 16) & 0xffff)) revert InvalidWitness("stack values");
         s.n -= 1; // the index
         _enter(rec, s, callee);

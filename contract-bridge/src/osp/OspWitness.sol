@@ -10,12 +10,15 @@ import {OspBase} from "./OspBase.sol";
 abstract contract OspWitness is OspBase {
     uint256 internal constant M32 = 0xffffffff;
     uint256 internal constant M64 = 0xffffffffffffffff;
+    /// @dev A host call that returns nothing (`write_debug` of its first form).
+    uint256 internal constant NO_RESULT = type(uint256).max;
 
     /// @dev The proof as it is read: absolute calldata offsets.
     struct Cursor {
         uint256 base;
         uint256 end;
         uint256 at;
+        address rollup; // what the step needs of the L1 (IStepContext)
     }
 
     /// @dev The stack part of a step: the values read (bottom first) with room to push, how
@@ -288,6 +291,22 @@ abstract contract OspWitness is OspBase {
         if (at >= count || _rootFromPath(bytes32(flag), at, path, depth) != _memWord(rec, R_DROPPED_ROOT)) {
             revert InvalidWitness("dropped flag");
         }
+    }
+
+    /// @dev The parameters of host function `func` in signature `form`, or `type(uint256).max`
+    /// if the PVM defines no such function or form (docs/pvm.md 3.2 and 9.6).
+    function _hostParams(uint256 imm) internal pure returns (uint256) {
+        uint256 func = (imm >> 16) & 0xffff;
+        uint256 form = imm & 0xffff;
+        if (func > 13) return type(uint256).max;
+        if (func == 2 || func == 12) {
+            if (form > 1) return type(uint256).max;
+            return func == 2 ? 2 : 3 + form;
+        }
+        if (form != 0) return type(uint256).max;
+        if (func == 0 || func == 5 || func == 6) return 4;
+        if (func == 7 || func == 8 || func == 11) return 5;
+        return 2;
     }
 
     /// @dev A bulk step that is not done repeats: the program counter stays.

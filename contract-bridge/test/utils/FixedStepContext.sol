@@ -8,9 +8,19 @@ import {IStepContext} from "../../src/osp/IOneStepProof.sol";
 contract FixedStepContext is IStepContext {
     uint64 public immutable tickBudget;
     mapping(bytes32 => bytes32) public moduleRoot;
+    address private _rollupAddress;
+    uint32 private _originationLevel;
 
     constructor(uint64 tickBudget_) {
         tickBudget = tickBudget_;
+    }
+
+    function metadata() external view returns (address, uint32) {
+        return (_rollupAddress, _originationLevel);
+    }
+
+    function setMetadata(address rollupAddress, uint32 originationLevel) external {
+        (_rollupAddress, _originationLevel) = (rollupAddress, originationLevel);
     }
 
     function setModuleRoot(bytes32 kernelValueHash, bytes32 root) external {

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.30;
+
+import {IStepContext} from "./IOneStepProof.sol";
+import {OspWitness} from "./OspWitness.sol";
+
+/// @title OspHostCalls
+/// @notice Host calls (docs/pvm.md 9.6), a contract of its own behind `OneStepProof`: the
+/// memory witness (the leaves the call touches, with the multiproof siblings against the memory
+/// root), the durable witness (stored nodes, each hashed from its stored form), then the call
+/// with exactly the semantics and error codes of section 3.2 over those leaves. Today:
+/// `write_output` (with the level outbox slot's path), `write_debug` and `reveal_metadata`; the
+/// durable-storage functions, `read_input` and `reveal_preimage` answer `NotProvable`.
+contract OspHostCalls is OspWitness {
+    uint256 private constant MAX_IO_SIZE = 4096;
+    uint256 private constant MAX_OUTBOX_MESSAGES = 100;
+    uint256 private constant OUTBOX_LEVEL_DEPTH = 7;
+    /// @dev The largest stored node: a value of 2^31 - 1 bytes lists 4,194,304 chunk hashes.
+    uint256 private constant MAX_NODE_BYTES = 5 + 4_194_304 * 32;
+
+    // Record offsets of the level outbox.
+    uint256 private constant R_OUTBOX_COUNT = 265; // u32
+    uint256 private constant R_OUTBOX_ROOT = 269;
+
+    uint256 private constant E_MEMORY = 0xfffffffa; // -6
+    uint256 private constant E_TOO_LARGE = 0xfffffff9; // -7
+    uint256 private constant E_INVALID = 0xfffffff8; // -8
+
+    /// @dev The memory witness: leaves by increasing index, the siblings' calldata offset, and
+    /// whether the call touched a leaf the proof does not give.
+    struct Leaves {
+        uint256[] index;
+        bytes32[] leaf;
+        uint256 siblings;
+        bool missing;
+        uint256 size; // bytes of memory
+    }
+
+    /// @notice Executes host call `imm` (`import ‖ function ‖ form`, already unpacked and
+    /// checked by the caller) with `args` (its parameters, bottom of the stack first) from the
+    /// witnesses at byte `at` of `proof` (`atAndImm` = `at << 64 | imm`). Returns the
+    /// post-record, where the proof goes on, and the call's result (`NO_RESULT` for
+    /// `write_debug` declared without one).
+    function hostCall(bytes calldata proof, uint256 atAndImm, bytes memory rec, uint256[] calldata args, address rollup)
+        external
+        view
+        returns (bytes memory, uint256, uint256)
+    {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := proof.offset
+        }
+        Cursor memory c = Cursor(base, base + proof.length, base + (atAndImm >> 64), rollup);
+        (bool hasResult, uint256 result) = _call(c, rec, atAndImm & M64, args);
+        return (rec, c.at - base, hasResult ? result : NO_RESULT);
+    }
+
+    function _call(Cursor memory c, bytes memory rec, uint256 imm, uint256[] calldata args)
+        private
+        view
+        returns (bool, uint256)
+    {
+        uint256 func = (imm >> 16) & 0xffff;
+        if (func != 1 && func != 2 && func != 13) revert NotProvable(string.concat("HostCall ", _name(func)));
+        Leaves memory m = _readMemory(c, rec);
+        uint256 nodes = _readNodes(c);
+        if (func == 2) {
+            if (m.index.length != 0 || nodes != 0) revert InvalidWitness("write_debug reads nothing");
+            return ((imm & 0xffff) != 0, 0);
+        }
+        uint256 result = func == 1
+            ? _writeOutput(c, rec, m, args[0] & M32, args[1] & M32)
+            : _revealMetadata(m, c.rollup, args[0] & M32, args[1] & M32);
+        if (m.missing) revert InvalidWitness("memory leaves (one the call touches is missing)");
+        if (nodes != 0) revert InvalidWitness("durable nodes (not the ones the call loads, in its order)");
+        if (m.index.length != 0) _memSetWord(rec, R_MEMORY_ROOT, _multiproofRoot(m));
+        return (true, result);
+    }
+
+    // ------------------------------------------------------------ the functions
+
+    /// @dev `write_output(src, num_bytes)`: -7, -6, -8 (a level's 101st message), else the
+    /// message enters the level's outbox tree at its next slot (whose path the proof carries).
+    function _writeOutput(Cursor memory c, bytes memory rec, Leaves memory m, uint256 src, uint256 num)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 count = _memUint(rec, R_OUTBOX_COUNT, 4);
+        if (count > MAX_OUTBOX_MESSAGES) revert InvalidWitness("outbox count");
+        uint256 path = _path(c, OUTBOX_LEVEL_DEPTH);
+        if (_rootFromPath(bytes32(0), count, path, OUTBOX_LEVEL_DEPTH) != _memWord(rec, R_OUTBOX_ROOT)) {
+            revert InvalidWitness("outbox slot");
+        }
+        if (num > MAX_IO_SIZE) return E_TOO_LARGE;
+        if (src + num > m.size) return E_MEMORY;
+        bytes memory message = _read(m, src, num);
+        if (count >= MAX_OUTBOX_MESSAGES) return E_INVALID;
+        _memSetUint(rec, R_OUTBOX_COUNT, 4, count + 1);
+        _memSetWord(rec, R_OUTBOX_ROOT, _rootFromPath(keccak256(message), count, path, OUTBOX_LEVEL_DEPTH));
+        return 0;
+    }
+
+    /// @dev `reveal_metadata(dst, max_bytes)`: `min(24, max_bytes)` bytes of `address[20] ‖
+    /// u32 origination_level` at `dst` (-6 outside the memory).
+    function _revealMetadata(Leaves memory m, address rollup, uint256 dst, uint256 max) private view returns (uint256) {
+        (address rollupAddress, uint32 originationLevel) = IStepContext(rollup).metadata();
+        bytes memory meta = abi.encodePacked(rollupAddress, originationLevel);
+        uint256 n = _min(24, max);
+        if (dst + n > m.size) return E_MEMORY;
+        _write(m, dst, meta, n);
+        return n;
+    }
+
+    // ------------------------------------------------------------ the memory witness
+
+    /// @dev `u16 n ‖ n × (u32 index ‖ leaf)` then the multiproof siblings, checked against the
+    /// record's memory root.
+    function _readMemory(Cursor memory c, bytes memory rec) private pure returns (Leaves memory m) {
+        uint256 n = _u16(c);
+        m.index = new uint256[](n);
+        m.leaf = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 index = _u32(c);
+            if (index >= 1 << MEMORY_DEPTH || (i > 0 && m.index[i - 1] >= index)) {
+                revert InvalidWitness("memory leaf index");
+            }
+            m.index[i] = index;
+            m.leaf[i] = _h(c);
+        }
+        m.siblings = _path(c, _siblingCount(m.index));
+        m.size = _memUint(rec, R_MEMORY_PAGES, 4) * PAGE_SIZE;
+        bytes32 root = _memWord(rec, R_MEMORY_ROOT);
+        if (n != 0 && _multiproofRoot(m) != root) revert InvalidWitness("memory leaves");
+    }
+
+    /// @dev How many siblings the multiproof of `leaves` (increasing) needs: at each height,
+    /// every node whose sibling is not itself on a path.
+    function _siblingCount(uint256[] memory leaves) private pure returns (uint256 count) {
+        uint256[] memory layer = new uint256[](leaves.length);
+        uint256 len = leaves.length;
+        for (uint256 i = 0; i < len; i++) {
+            layer[i] = leaves[i];
+        }
+        for (uint256 h = 0; h < MEMORY_DEPTH; h++) {
+            uint256 next;
+            uint256 i;
+            while (i < len) {
+                uint256 j = layer[i];
+                if (j % 2 == 0 && i + 1 < len && layer[i + 1] == j + 1) {
+                    i += 2;
+                } else {
+                    count++;
+                    i += 1;
+                }
+                layer[next++] = j / 2;
+            }
+            len = next;
+        }
+    }
+
+    /// @dev The memory root from the witnessed leaves (as they are now) and the siblings.
+    function _multiproofRoot(Leaves memory m) private pure returns (bytes32) {
+        uint256 len = m.index.length;
+        uint256[] memory idx = new uint256[](len);
+        bytes32[] memory node = new bytes32[](len);
+        for (uint256 i = 0; i < len; i++) {
+            (idx[i], node[i]) = (m.index[i], m.leaf[i]);
+        }
+        uint256 sib = m.siblings;
+        for (uint256 h = 0; h < MEMORY_DEPTH; h++) {
+            uint256 next;
+            uint256 i;
+            while (i < len) {
+                uint256 j = idx[i];
+                bytes32 parent;
+                if (j % 2 == 0 && i + 1 < len && idx[i + 1] == j + 1) {
+                    parent = _node(node[i], node[i + 1]);
+                    i += 2;
+                } else {
+                    bytes32 s = _cdWord(sib);
+                    sib += 32;
+                    parent = j % 2 == 0 ? _node(node[i], s) : _node(s, node[i]);
+                    i += 1;
+                }
+                (idx[next], node[next]) = (j / 2, parent);
+                next++;
+            }
+            len = next;
+        }
+        return node[0];
+    }
+
+    /// @dev Position of leaf `index` in the witness, or `type(uint256).max` if it is not there.
+    function _find(Leaves memory m, uint256 index) private pure returns (uint256) {
+        (uint256 lo, uint256 hi) = (0, m.index.length);
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (m.index[mid] < index) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo < m.index.length && m.index[lo] == index ? lo : type(uint256).max;
+    }
+
+    /// @dev `[addr, addr + n)` from the witnessed leaves (inside the memory: checked by the
+    /// caller). A leaf not given reads as zero and marks the witness incomplete.
+    function _read(Leaves memory m, uint256 addr, uint256 n) private pure returns (bytes memory out) {
+        out = new bytes(n);
+        for (uint256 i = 0; i < n;) {
+            uint256 at = addr + i;
+            uint256 k = _find(m, at / 32);
+            uint256 piece = _min(32 - at % 32, n - i);
+            if (k == type(uint256).max) {
+                m.missing = true;
+            } else {
+                bytes32 leaf = m.leaf[k];
+                for (uint256 b = 0; b < piece; b++) {
+                    out[i + b] = leaf[at % 32 + b];
+                }
+            }
+            i += piece;
+        }
+    }
+
+    /// @dev Writes the first `n` bytes of `data` at `addr` into the witnessed leaves.
+    function _write(Leaves memory m, uint256 addr, bytes memory data, uint256 n) private pure {
+        for (uint256 i = 0; i < n;) {
+            uint256 at = addr + i;
+            uint256 k = _find(m, at / 32);
+            uint256 piece = _min(32 - at % 32, n - i);
+            if (k == type(uint256).max) {
+                m.missing = true;
+            } else {
+                bytes memory leaf = abi.encodePacked(m.leaf[k]);
+                for (uint256 b = 0; b < piece; b++) {
+                    leaf[at % 32 + b] = data[i + b];
+                }
+                m.leaf[k] = bytes32(leaf);
+            }
+            i += piece;
+        }
+    }
+
+    // ------------------------------------------------------------ the durable witness
+
+    /// @dev `u16 n ‖ n × (u32 len ‖ stored node)`: each node's encoding checked and hashed, none
+    /// listed twice. Returns how many there are (the calls executed here load none).
+    function _readNodes(Cursor memory c) private pure returns (uint256 n) {
+        n = _u16(c);
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 len = _u32(c);
+            if (len > MAX_NODE_BYTES) revert InvalidWitness("durable node size");
+            uint256 at = _take(c, len);
+            (bool ok, bytes32 h) = _storedNodeHash(at, len);
+            if (!ok) revert InvalidWitness("durable node encoding");
+            for (uint256 j = 0; j < i; j++) {
+                if (hashes[j] == h) revert InvalidWitness("durable node listed twice");
+            }
+            hashes[i] = h;
+        }
+    }
+
+    /// @dev The hash of a stored node (docs/pvm.md 5.1) of `len` bytes at calldata offset `at`:
+    /// directory, trie leaf, trie inner and chunk nodes hash their bytes; a value hashes
+    /// `01 ‖ u32 len ‖ chunks_root` from its one inline chunk or its chunk hashes.
+    function _storedNodeHash(uint256 at, uint256 len) private pure returns (bool, bytes32) {
+        if (len == 0) return (false, 0);
+        uint256 tag = _cdUint(at, 1);
+        uint256 rest = len - 1;
+        if (tag == 2) return (rest == 64, _cdKeccak(at, len));
+        if (tag == 3) {
+            if (rest == 0) return (false, 0);
+            uint256 stepLen = _cdUint(at + 1, 1);
+            return (stepLen != 0 && rest == 1 + stepLen + 32, _cdKeccak(at, len));
+        }
+        if (tag == 4) return (rest == 70, _cdKeccak(at, len));
+        if (tag == 5) return (rest != 0 && rest <= 512, _cdKeccak(at, len));
+        if (tag != 1 || rest < 4) return (false, 0);
+        uint256 valueLen = _cdUint(at + 1, 4);
+        uint256 body = rest - 4;
+        uint256 chunks = (valueLen + 511) / 512;
+        bytes32 root;
+        if (chunks <= 1) {
+            if (body != valueLen) return (false, 0);
+            if (body != 0) {
+                bytes memory chunk = new bytes(1 + body);
+                chunk[0] = 0x05;
+                assembly ("memory-safe") {
+                    calldatacopy(add(chunk, 0x21), add(at, 5), body)
+                }
+                root = keccak256(chunk);
+            }
+        } else {
+            if (body != chunks * 32) return (false, 0);
+            root = _chunkRoot(at + 5, chunks);
+        }
+        return (true, keccak256(abi.encodePacked(uint8(1), uint32(valueLen), root)));
+    }
+
+    /// @dev The Merkle root (protocol.md 1.1) of `count` hashes at calldata offset `at`.
+    function _chunkRoot(uint256 at, uint256 count) private pure returns (bytes32) {
+        bytes32[] memory layer = new bytes32[](count + 1);
+        for (uint256 i = 0; i < count; i++) {
+            layer[i] = _cdWord(at + 32 * i);
+        }
+        uint256 len = count;
+        bytes32 zero;
+        while (len > 1) {
+            if (len % 2 == 1) layer[len++] = zero;
+            for (uint256 i = 0; i < len / 2; i++) {
+                layer[i] = _node(layer[2 * i], layer[2 * i + 1]);
+            }
+            len /= 2;
+            zero = _node(zero, zero);
+        }
+        return layer[0];
+    }
+
+    function _cdKeccak(uint256 at, uint256 len) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, at, len)
+            h := keccak256(m, len)
+        }
+    }
+
+    function _name(uint256 func) private pure returns (string memory) {
+        string[14] memory names = [
+            "read_input",
+            "write_output",
+            "write_debug",
+            "store_has",
+            "store_delete",
+            "store_copy",
+            "store_move",
+            "store_read",
+            "store_write",
+            "store_value_size",
+            "store_list_size",
+            "store_get_nth_key",
+            "reveal_preimage",
+            "reveal_metadata"
+        ];
+        return names[func];
+    }
+}
