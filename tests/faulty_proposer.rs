@@ -31,7 +31,17 @@ async fn a_wrong_commitment_is_disputed_and_never_cemented() {
         panic!("no conflict appeared on the L1\n{}", d.log_tails(30));
     }
 
-    // Both nodes' RPC show it; the challenger staked on its own (correct) commitment.
+    // Both nodes' RPC show it (each follows the L1 at its own pace, so wait for the proposer
+    // too); the challenger staked on its own (correct) commitment.
+    let proposer_url = d.proposer_url.clone();
+    let seen = devnet::demo::wait(Duration::from_secs(60), || async {
+        let v: serde_json::Value = reqwest::get(format!("{proposer_url}/v1/commitments")).await?.json().await?;
+        Ok(v["conflicts"].as_array().is_some_and(|a| !a.is_empty()))
+    })
+    .await;
+    if !check(&mut d, seen) {
+        panic!("the proposer never saw the conflict\n{}", d.log_tails(30));
+    }
     let p: serde_json::Value = reqwest::get(format!("{}/v1/commitments", d.proposer_url)).await.unwrap().json().await.unwrap();
     let ch: serde_json::Value = reqwest::get(format!("{challenger_url}/v1/commitments")).await.unwrap().json().await.unwrap();
     assert_eq!(p["conflicts"], ch["conflicts"]);

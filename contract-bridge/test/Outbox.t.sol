@@ -192,7 +192,7 @@ contract OutboxTest is RollupTestBase, OutboxTreeBuilder {
     function test_expiredLevels_revert() public {
         IRollup.Config memory c = _config();
         c.maxActiveOutboxLevels = PERIOD; // the shortest allowed: one commitment period
-        rollup = Rollup(payable(factory.originate(c, bytes32("short outbox"))));
+        rollup = _rollupOf(c);
         tipHash = START_HASH;
         tipHeight = START_HEIGHT;
         _advanceInbox(12);

@@ -1,13 +1,33 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
-import {GameTestBase, GameDeployer} from "./utils/GameTestBase.sol";
+import {GameTestBase} from "./utils/GameTestBase.sol";
 import {GasLog} from "./utils/GasLog.sol";
 import {Vm} from "./utils/Test.sol";
 import {IRollup} from "../src/rollup/IRollup.sol";
 import {Rollup} from "../src/Rollup.sol";
 import {RefutationGame} from "../src/game/RefutationGame.sol";
-import {IRefutationGame} from "../src/game/IRefutationGame.sol";
+import {IRefutationGame, IGameDeployer} from "../src/game/IRefutationGame.sol";
+
+/// @notice Deploys a game that asks this contract for its rollup and verifier, to test the
+/// game's own checks on them.
+contract FakeGameDeployer is IGameDeployer {
+    address internal R;
+    address internal V;
+
+    function set(address rollup_, address verifier_) external {
+        R = rollup_;
+        V = verifier_;
+    }
+
+    function gameParameters() external view returns (address, address) {
+        return (R, V);
+    }
+
+    function deploy() external returns (RefutationGame) {
+        return new RefutationGame();
+    }
+}
 
 /// @notice The refutation game alone, judged by the toy machine: every move and its refusals,
 /// clocks, outcomes and their settlement on the rollup.
@@ -31,15 +51,26 @@ contract RefutationGameTest is GameTestBase {
     // ---------------------------------------------------------------- construction and start
 
     function test_constructor_needsTheRollupsResolverRoleAndAVerifier() public {
+        // A game for a rollup that names another resolver (this test's game) cannot settle.
+        FakeGameDeployer other = new FakeGameDeployer();
+        other.set(address(rollup), address(machine));
         vm.expectRevert(abi.encodeWithSelector(IRefutationGame.NotRollupResolver.selector, address(game)));
-        new RefutationGame(address(rollup), address(machine));
+        other.deploy();
+        // A verifier without code could never end a game by proof.
+        FakeGameDeployer noCode = new FakeGameDeployer();
         IRollup.Config memory c = _config();
-        c.genesisStateHash = genesisState;
-        GameDeployer deployer = new GameDeployer();
-        c.gameResolver = vm.computeCreateAddress(address(deployer), 1);
-        address r2 = factory.originate(c, bytes32("second"));
+        c.gameResolver = vm.computeCreateAddress(address(noCode), 1);
+        noCode.set(address(_rollupOf(c)), address(0x1234));
         vm.expectRevert(abi.encodeWithSelector(IRefutationGame.VerifierWithoutCode.selector, address(0x1234)));
-        deployer.deploy(r2, address(0x1234));
+        noCode.deploy();
+    }
+
+    function test_gameOfTheFactory_isBoundToItsRollupAndVerifier() public view {
+        assertEq(address(game.ROLLUP()), address(rollup));
+        assertEq(address(game.VERIFIER()), address(machine));
+        assertEq(address(game.VERIFIER()), factory.ONE_STEP_PROOF());
+        assertEq(game.SECTIONS_PER_DISSECTION(), K);
+        assertEq(game.TIMEOUT_PER_PLAYER(), CLOCK);
     }
 
     function test_start_recordsTheGameAndEmitsWhatANodeNeeds() public {

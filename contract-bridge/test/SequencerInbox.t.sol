@@ -120,7 +120,7 @@ contract SequencerInboxTest is RollupTestBase {
     function test_permissionedVerifier_checksSignatureOfLastBlock() public {
         uint256 key = 0xA11CE;
         verifier = address(new PermissionedVerifier(CHAIN_ID, vm.addr(key)));
-        rollup = Rollup(payable(factory.originate(_config(), bytes32("permissioned"))));
+        rollup = _rollupOf(_config());
         Blk[] memory blocks = new Blk[](2);
         blocks[0] = _emptyBlock();
         blocks[1] = _emptyBlock();

@@ -5,6 +5,7 @@
 
 pub mod commitments;
 pub mod config;
+pub mod game;
 pub mod node;
 pub mod rpc;
 pub mod service;

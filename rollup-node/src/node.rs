@@ -136,6 +136,16 @@ impl Node {
         };
         let kernel = std::fs::read(&config.kernel)
             .map_err(|e| anyhow::anyhow!("cannot read the kernel {}: {e}", config.kernel.display()))?;
+        let value_hash = pvm::kernel_value_hash(&kernel);
+        if B256::from(value_hash) != rollup.params.kernel_value_hash {
+            anyhow::bail!(
+                "kernel {} has value hash {} but the rollup {} was originated with {}: wrong kernel",
+                config.kernel.display(),
+                B256::from(value_hash),
+                rollup.address,
+                rollup.params.kernel_value_hash
+            );
+        }
         let pvm_config = pvm_config(&config, &rollup)?;
         let genesis = Pvm::genesis(&kernel, &pvm_config)?;
         if B256::from(genesis.state_hash.0) != rollup.params.genesis_state_hash {
@@ -581,6 +591,7 @@ fn pvm_config(config: &NodeConfig, rollup: &RollupStatus) -> anyhow::Result<PvmC
             .map_err(|_| anyhow::anyhow!("origination block {} does not fit the 4-byte metadata", rollup.origination_block))?,
     };
     let mut c = PvmConfig::new(metadata);
+    c.tick_budget = rollup.params.tick_budget;
     c.compiler = config.compiler.parse().map_err(|e| anyhow::anyhow!("compiler: {e}"))?;
     c.engine = config.engine.parse().map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     if let Some(dir) = &config.preimages_dir {

@@ -47,7 +47,10 @@ impl From<IRollup::Config> for factory::IRollup::Config {
     fn from(c: IRollup::Config) -> Self {
         factory::IRollup::Config {
             kernelRevealHash: c.kernelRevealHash,
+            kernelValueHash: c.kernelValueHash,
+            kernelModuleRoot: c.kernelModuleRoot,
             genesisStateHash: c.genesisStateHash,
+            tickBudget: c.tickBudget,
             commitmentPeriod: c.commitmentPeriod,
             challengeWindow: c.challengeWindow,
             stakeAmount: c.stakeAmount,
@@ -64,6 +67,18 @@ impl From<IRollup::Config> for factory::IRollup::Config {
         }
     }
 }
+
+/// The refutation game each factory rollup has as its `gameResolver` (docs/contracts.md 10).
+pub mod game {
+    alloy::sol!(
+        /// Dissection with chess clocks, the last move judged by the one-step verifier.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        RefutationGame,
+        "../out/RefutationGame.sol/RefutationGame.json"
+    );
+}
+pub use game::RefutationGame;
 
 alloy::sol!(
     /// The interface every sequencer verifier implements.

@@ -86,11 +86,16 @@ async fn rust_replay_agrees_with_the_contract() {
     let (anvil, provider) = common::anvil();
 
     let verifier = PermissionlessVerifier::deploy(&provider).await.expect("deploy verifier");
-    let factory = RollupFactory::deploy(&provider).await.expect("deploy factory");
+    let host = l1_bindings::osp::OspHostCalls::deploy(&provider).await.expect("deploy the host-call verifier");
+    let osp = l1_bindings::osp::OneStepProof::deploy(&provider, *host.address()).await.expect("deploy the one-step verifier");
+    let factory = RollupFactory::deploy(&provider, *osp.address()).await.expect("deploy factory");
     let start = Hash32([0xab; 32]);
     let config = IRollup::Config {
         kernelRevealHash: FixedBytes::from([1u8; 32]),
+        kernelValueHash: FixedBytes::from([3u8; 32]),
+        kernelModuleRoot: FixedBytes::from([4u8; 32]),
         genesisStateHash: FixedBytes::from([2u8; 32]),
+        tickBudget: 1_000_000_000,
         commitmentPeriod: 4,
         challengeWindow: 10,
         stakeAmount: U256::from(10u64).pow(U256::from(18u64)),
@@ -103,7 +108,7 @@ async fn rust_replay_agrees_with_the_contract() {
         sequencerStartBlockHash: FixedBytes::from(start.0),
         sequencerStartHeight: 500,
         delayedInclusionTimeout: TIMEOUT,
-        gameResolver: Address::repeat_byte(0x99),
+        gameResolver: Address::ZERO, // the factory deploys the game
     };
     let me = anvil.addresses()[0];
     let addr = factory.rollupAddress(me, config.clone().into(), FixedBytes::ZERO).call().await.unwrap();

@@ -31,6 +31,24 @@ pub struct Case {
     pub rust: Verdict,
     /// `None` for the honest proof, else how it was changed.
     pub mutation: Option<String>,
+    /// What the L1 holds of the kernel's inbox (a `read_input` step is checked against it).
+    pub inbox: Arc<InboxFacts>,
+}
+
+/// The inbox accumulators (batch 0, 1, …) and delayed-message hashes (index 0, 1, …) an L1 holds:
+/// a kernel's `SyntheticL1`, as the rollup contract would store it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct InboxFacts {
+    pub accumulators: Vec<[u8; 32]>,
+    pub delayed: Vec<[u8; 32]>,
+}
+
+impl InboxFacts {
+    /// Everything `l1` holds.
+    pub fn of(l1: &impl pvm::L1Inbox) -> Self {
+        let collect = |f: &dyn Fn(u64) -> Option<[u8; 32]>| (0..).map_while(f).collect::<Vec<_>>();
+        InboxFacts { accumulators: collect(&|i| l1.accumulator(i)), delayed: collect(&|i| l1.delayed_message_hash(i)) }
+    }
 }
 
 impl Case {
@@ -39,6 +57,14 @@ impl Case {
         let m = self.mutation.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
         format!("{}: tick {}: {}{m}", self.kernel, self.tick, self.class)
     }
+}
+
+/// Two delayed transfers for a level's inbox: a deposit of 5 wei and a plain message.
+pub fn sample_transfers() -> Vec<protocol::Transfer> {
+    vec![
+        protocol::Transfer { sender: Address([9; 20]), value: protocol::Wei::from_u128(5), payload: b"deposit".to_vec() },
+        protocol::Transfer { sender: Address([10; 20]), value: protocol::Wei::from_u128(0), payload: vec![0xab; 70] },
+    ]
 }
 
 /// A deterministic stream (xorshift).
@@ -62,15 +88,17 @@ pub struct Corpus {
     pub kernels: usize,
     /// Ticks the Rust prover cannot prove yet (a kernel upgrade's first tick).
     pub not_provable: usize,
+    /// The delayed transfers of each kernel's level, before its externals.
+    pub transfers: Vec<protocol::Transfer>,
     rng: Rng,
 }
 
 impl Corpus {
     pub fn new(budget: u64, seed: u64) -> Self {
-        Corpus { budget, cases: Vec::new(), kernels: 0, not_provable: 0, rng: Rng(seed | 1) }
+        Corpus { budget, cases: Vec::new(), kernels: 0, not_provable: 0, transfers: Vec::new(), rng: Rng(seed | 1) }
     }
 
-    /// Runs level 1 of `kernel` with `externals` and adds `samples` ticks of its first run,
+    /// Runs level 1 of `kernel` with the corpus's transfers and `externals` and adds `samples` ticks of its first run,
     /// spread over the instructions it executed (every one when it executed no more), plus the
     /// driver's ticks and padding; each proof with `mutants` bit flips, a truncation, an
     /// extension and a wrong pre-state. `false` if the PVM refuses the kernel.
@@ -84,11 +112,12 @@ impl Corpus {
         let Ok(dir) = tempfile::tempdir() else { return false };
         let Ok(mut pvm) = Pvm::create(dir.path(), kernel, config) else { return false };
         let info = InfoPerLevel { timestamp_ms: 1, block_hash: Hash32([1; 32]) };
-        let input = LevelInput::new(1, info, &[], externals);
+        let input = LevelInput::new(1, info, &self.transfers, externals);
         let mut l1 = SyntheticL1::new();
         if l1.post_level(1, &input.messages).is_err() {
             return false;
         }
+        let inbox = Arc::new(InboxFacts::of(&l1));
         let Ok(outcome) = pvm.run_level(input.clone()) else { return false };
         let Ok(kernels) = pvm.module_roots(1) else { return false };
         self.kernels += 1;
@@ -121,6 +150,7 @@ impl Corpus {
                 rust: Verdict::of_rust(verify_step(&pre, &proof, &ctx)),
                 proof,
                 mutation,
+                inbox: inbox.clone(),
             };
             self.cases.push(case(p.proof.clone(), pre, None));
             for _ in 0..mutants {
@@ -355,6 +385,29 @@ pub fn host_kernel() -> Vec<u8> {
               (br_if $l (i32.lt_u (local.get $i) (i32.const 51))))))"#,
     )
     .expect("the host kernel is valid wat")
+}
+
+/// A kernel that reads its whole inbox through `read_input`, with the edge cases: a
+/// destination or either pointer outside the memory (-6, nothing consumed), a zero-byte limit
+/// (consumed, 0 returned), a short limit, messages written across leaves, and reads past the
+/// end of the inbox.
+pub fn input_kernel() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+          (import "smart_rollup_core" "read_input" (func $read_input (param i32 i32 i32 i32) (result i32)))
+          (memory 1) (export "memory" (memory 0))
+          (func (export "kernel_run") (local $n i32)
+            (drop (call $read_input (i32.const 0) (i32.const 4) (i32.const 65530) (i32.const 100)))
+            (drop (call $read_input (i32.const 65533) (i32.const 4) (i32.const 100) (i32.const 10)))
+            (drop (call $read_input (i32.const 0) (i32.const 65534) (i32.const 100) (i32.const 10)))
+            (drop (call $read_input (i32.const 0) (i32.const 4) (i32.const 100) (i32.const 0)))
+            (drop (call $read_input (i32.const 0) (i32.const 4) (i32.const 45) (i32.const 20)))
+            (loop $l
+              (local.set $n (call $read_input (i32.const 30) (i32.const 62) (i32.const 45) (i32.const 4096)))
+              (br_if $l (i32.ne (local.get $n) (i32.const 0))))
+            (drop (call $read_input (i32.const 0) (i32.const 4) (i32.const 100) (i32.const 10)))))"#,
+    )
+    .expect("the input kernel is valid wat")
 }
 
 /// Small kernels that end their run in each way a step can: a trap of every kind the L1

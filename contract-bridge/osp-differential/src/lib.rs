@@ -9,7 +9,8 @@
 
 pub mod corpus;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, Bytes, FixedBytes};
@@ -17,7 +18,7 @@ use alloy::providers::Provider;
 use l1_bindings::osp::{FixedStepContext, OneStepProof, OspHostCalls};
 use pvm_reference::ProofError;
 
-pub use corpus::{Case, Corpus};
+pub use corpus::{Case, Corpus, InboxFacts};
 
 /// What a verifier answers for one proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +68,9 @@ pub struct L1Verifier<P> {
     _anvil: AnvilInstance,
     provider: P,
     osp: Address,
-    context: Address,
+    tick_budget: u64,
+    /// A step context per inbox (each corpus kernel has an L1 of its own).
+    contexts: Mutex<HashMap<Arc<InboxFacts>, Address>>,
 }
 
 /// Starts anvil (the pinned binary) and deploys the verifier with a step context of
@@ -77,18 +80,30 @@ pub async fn start_l1(tick_budget: u64) -> anyhow::Result<L1Verifier<impl Provid
     let provider = l1_bindings::connect(anvil.endpoint_url(), anvil.keys()[0].clone().into());
     let host = OspHostCalls::deploy(provider.clone()).await?;
     let osp = OneStepProof::deploy(provider.clone(), *host.address()).await?;
-    let context = FixedStepContext::deploy(provider.clone(), tick_budget).await?;
-    // The metadata the corpus's PVMs run with (`corpus::METADATA`).
-    let meta = corpus::METADATA;
-    context.setMetadata(Address::from(meta.address.0), meta.origination_level).send().await?.get_receipt().await?;
-    Ok(L1Verifier { _anvil: anvil, osp: *osp.address(), context: *context.address(), provider })
+    Ok(L1Verifier { _anvil: anvil, osp: *osp.address(), tick_budget, contexts: Mutex::default(), provider })
 }
 
 impl<P: Provider + Clone> L1Verifier<P> {
-    /// What the contracts answer for `proof` from `pre`.
-    pub async fn verdict(&self, pre: &[u8; 32], proof: &[u8]) -> anyhow::Result<Verdict> {
+    /// The step context holding `inbox` (deployed on first use): the tick budget, the corpus's
+    /// metadata (`corpus::METADATA`) and the inbox's accumulators and delayed hashes.
+    pub async fn context(&self, inbox: &Arc<InboxFacts>) -> anyhow::Result<Address> {
+        if let Some(a) = self.contexts.lock().expect("contexts").get(inbox) {
+            return Ok(*a);
+        }
+        let context = FixedStepContext::deploy(self.provider.clone(), self.tick_budget).await?;
+        let meta = corpus::METADATA;
+        context.setMetadata(Address::from(meta.address.0), meta.origination_level).send().await?.get_receipt().await?;
+        let words = |v: &[[u8; 32]]| v.iter().map(|h| FixedBytes(*h)).collect::<Vec<_>>();
+        context.setInbox(words(&inbox.accumulators), words(&inbox.delayed)).send().await?.get_receipt().await?;
+        self.contexts.lock().expect("contexts").insert(inbox.clone(), *context.address());
+        Ok(*context.address())
+    }
+
+    /// What the contracts answer for `case`'s proof from its pre-state.
+    pub async fn verdict(&self, case: &Case) -> anyhow::Result<Verdict> {
+        let context = self.context(&case.inbox).await?;
         let osp = OneStepProof::new(self.osp, self.provider.clone());
-        let call = osp.step(self.context, NO_LAST_LEVEL, FixedBytes(*pre), Bytes::copy_from_slice(proof));
+        let call = osp.step(context, NO_LAST_LEVEL, FixedBytes(case.pre), Bytes::copy_from_slice(&case.proof));
         match call.call().await {
             Ok(h) => Ok(Verdict::Post(h.0)),
             Err(e) => {
@@ -112,18 +127,19 @@ impl<P: Provider + Clone> L1Verifier<P> {
         }
     }
 
-    /// Gas of a transaction that calls `step` with `proof`, less the 21,000 every transaction
-    /// pays: execution and calldata.
-    pub async fn gas(&self, pre: &[u8; 32], proof: &[u8]) -> anyhow::Result<u64> {
+    /// Gas of a transaction that calls `step` with `case`'s proof, less the 21,000 every
+    /// transaction pays: execution and calldata.
+    pub async fn gas(&self, case: &Case) -> anyhow::Result<u64> {
+        let context = self.context(&case.inbox).await?;
         let osp = OneStepProof::new(self.osp, self.provider.clone());
-        let call = osp.step(self.context, NO_LAST_LEVEL, FixedBytes(*pre), Bytes::copy_from_slice(proof));
+        let call = osp.step(context, NO_LAST_LEVEL, FixedBytes(case.pre), Bytes::copy_from_slice(&case.proof));
         Ok(call.estimate_gas().await?.saturating_sub(21_000))
     }
 }
 
 /// The step classes (or `NotProvable` reasons) the L1 does not execute yet.
 pub fn not_yet_on_l1(class: &str) -> bool {
-    const ON_L1: &[&str] = &["HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"];
+    const ON_L1: &[&str] = &["HostCall read_input", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"];
     class.starts_with("driver") || (class.starts_with("HostCall") && !ON_L1.contains(&class))
 }
 
@@ -154,7 +170,7 @@ impl Report {
 pub async fn compare<P: Provider + Clone>(l1: &L1Verifier<P>, cases: &[Case], gas_samples: usize) -> anyhow::Result<Report> {
     let mut report = Report::default();
     for case in cases {
-        let got = l1.verdict(&case.pre, &case.proof).await?;
+        let got = l1.verdict(case).await?;
         // A `call_indirect` of a host function is a host call: the L1 names it.
         let not_yet = matches!(&got, Verdict::Rejected(Rejection::NotProvable(w)) if not_yet_on_l1(&case.class) || not_yet_on_l1(w));
         if not_yet {
@@ -174,7 +190,7 @@ pub async fn compare<P: Provider + Clone>(l1: &L1Verifier<P>, cases: &[Case], ga
         *report.agreed.entry(case.class.clone()).or_default() += 1;
         let samples = report.gas.entry(case.class.clone()).or_default();
         if samples.len() < gas_samples {
-            samples.push(l1.gas(&case.pre, &case.proof).await?);
+            samples.push(l1.gas(case).await?);
         }
     }
     Ok(report)

@@ -41,6 +41,9 @@ async fn main() -> anyhow::Result<()> {
     for (name, wasm) in trap_kernels() {
         corpus.add_kernel(&name, &wasm, &[], 1_000, cli.mutants);
     }
+    // The kernels that read their inbox get delayed messages too: a deposit and a plain one.
+    corpus.transfers = osp_differential::corpus::sample_transfers();
+    corpus.add_kernel("inputs", &osp_differential::corpus::input_kernel(), &[b"hello".to_vec(), vec![7; 300]], 100_000, cli.mutants);
     let root = l1_bindings::toolchain::repo_root();
     for (name, externals) in [("counter", vec![vec![1], vec![2]]), ("echo", vec![b"hello".to_vec()]), ("transfer", vec![vec![1, 2, 3]])] {
         let path = root.join("target/kernels").join(format!("{name}.wasm"));

@@ -22,6 +22,9 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
     for (name, wasm) in trap_kernels() {
         assert!(corpus.add_kernel(&name, &wasm, &[], 1_000, 3), "{name}");
     }
+    // The kernels that read their inbox get delayed messages too: a deposit and a plain one.
+    corpus.transfers = osp_differential::corpus::sample_transfers();
+    assert!(corpus.add_kernel("inputs", &osp_differential::corpus::input_kernel(), &[b"hello".to_vec(), vec![7; 300]], 100_000, 2));
     corpus.add_kernel("counter", &built("counter.wasm"), &[vec![1], vec![2]], 60, 2);
     corpus.add_kernel("echo", &built("echo.wasm"), &[b"hello".to_vec()], 40, 2);
     corpus.add_kernel("transfer", &built("transfer.wasm"), &[vec![1, 2, 3]], 40, 2);
@@ -60,7 +63,7 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
             assert!(report.agreed.contains_key(&name), "no {name} step was compared");
         }
     }
-    for class in ["padding", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"] {
+    for class in ["padding", "HostCall read_input", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"] {
         assert!(report.agreed.contains_key(class), "no {class} step was compared");
     }
     assert!(report.steps() >= 1_000, "{} steps", report.steps());

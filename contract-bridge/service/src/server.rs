@@ -171,6 +171,10 @@ pub struct RollupParams {
     pub genesis_state_hash: B256,
     /// blake2b-256 of the kernel's root reveal page.
     pub kernel_reveal_hash: B256,
+    /// The kernel's durable value hash (what names it to the one-step verifier).
+    pub kernel_value_hash: B256,
+    /// Ticks per kernel run: every node runs its PVM with this budget.
+    pub tick_budget: u64,
     /// Levels per commitment.
     pub commitment_period: u32,
     /// L1 blocks a commitment stays refutable.
@@ -183,7 +187,7 @@ pub struct RollupParams {
     pub delayed_inclusion_timeout: u64,
     /// The sequencer verifier contract.
     pub verifier: Address,
-    /// The refutation game resolver.
+    /// The refutation game that settles the rollup's disputes.
     pub game_resolver: Address,
 }
 
@@ -217,6 +221,8 @@ async fn rollup_status(State(s): State<AppState>) -> ApiResult<RollupStatus> {
         params: RollupParams {
             genesis_state_hash: c.genesisStateHash,
             kernel_reveal_hash: c.kernelRevealHash,
+            kernel_value_hash: c.kernelValueHash,
+            tick_budget: c.tickBudget,
             commitment_period: c.commitmentPeriod,
             challenge_window: c.challengeWindow,
             stake_amount: c.stakeAmount,

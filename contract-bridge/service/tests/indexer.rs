@@ -41,6 +41,8 @@ async fn levels_duplicates_and_reorgs() {
     cfg.l1.rpc_url = anvil.endpoint();
     cfg.verifier.kind = VerifierKind::Permissionless;
     cfg.rollup.kernel_reveal_hash = Some(format!("00{}", "cd".repeat(32)));
+    cfg.rollup.kernel_value_hash = Some(protocol::Hash32([0x11; 32]));
+    cfg.rollup.kernel_module_root = Some(protocol::Hash32([0x22; 32]));
     cfg.rollup.genesis_state_hash = Some(Hash32([5; 32]));
     cfg.rollup.namespace = 7;
     cfg.rollup.sequencer_chain_id = 3;

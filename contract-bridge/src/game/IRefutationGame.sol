@@ -8,6 +8,14 @@ import {IRollup} from "../rollup/IRollup.sol";
 /// from which a node replays every game from L1 logs alone (dissections are in the events, since
 /// storage keeps only their hash), and the named error of every refused move. The specification
 /// is docs/contracts.md section "Refutation game".
+/// @title IGameDeployer
+/// @notice What a RefutationGame's constructor asks its deployer (RollupFactory): the rollup
+/// and the one-step verifier. Not constructor arguments, so the game's CREATE2 address does not
+/// depend on the rollup's, which must name the game before the game exists.
+interface IGameDeployer {
+    function gameParameters() external view returns (address rollup, address verifier);
+}
+
 interface IRefutationGame {
     // ================================================================ types
 

@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {IRollup} from "../rollup/IRollup.sol";
 import {IOneStepProof} from "../osp/IOneStepProof.sol";
 import {ProtocolCodec} from "../ProtocolCodec.sol";
-import {IRefutationGame} from "./IRefutationGame.sol";
+import {IRefutationGame, IGameDeployer} from "./IRefutationGame.sol";
 
 /// @title RefutationGame
 /// @notice The refutation game of one rollup (docs/contracts.md, "Refutation game"): two stakers
@@ -63,9 +63,11 @@ contract RefutationGame is IRefutationGame {
     mapping(address => uint256[]) internal _gamesOf; // running games of a player
     mapping(uint256 => PendingHeader) internal _pendingHeader; // what the defender's header must show
 
-    /// @notice Binds the game to `rollup` (which must already name this address as its game
-    /// resolver, so every outcome can be settled) and to the one-step verifier `verifier`.
-    constructor(address rollup, address verifier) {
+    /// @notice Binds the game to the rollup and the one-step verifier its deployer names
+    /// (`IGameDeployer.gameParameters`). The rollup must already name this address as its game
+    /// resolver, so every outcome can be settled.
+    constructor() {
+        (address rollup, address verifier) = IGameDeployer(msg.sender).gameParameters();
         IRollup.Config memory c = IRollup(rollup).config();
         if (c.gameResolver != address(this)) revert NotRollupResolver(c.gameResolver);
         if (verifier.code.length == 0) revert VerifierWithoutCode(verifier);

@@ -28,4 +28,10 @@ interface IStepContext {
     function moduleRoot(bytes32 kernelValueHash) external view returns (bytes32);
     /// @notice What `reveal_metadata` answers: the rollup's address and origination level.
     function metadata() external view returns (address rollupAddress, uint32 originationLevel);
+    /// @notice The inbox accumulator after batch `index` (docs/protocol.md 6), zero for a batch
+    /// not posted: what a `read_input` step's level record is checked against.
+    function batchAccumulator(uint64 index) external view returns (bytes32);
+    /// @notice The stored hash of delayed message `index` (zero if never enqueued) and its L1
+    /// block: what a `read_input` step's delayed message is checked against.
+    function delayedMessage(uint64 index) external view returns (bytes32 messageHash, uint64 l1Block);
 }

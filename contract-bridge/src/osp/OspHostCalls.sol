@@ -9,8 +9,10 @@ import {OspWitness} from "./OspWitness.sol";
 /// memory witness (the leaves the call touches, with the multiproof siblings against the memory
 /// root), the durable witness (stored nodes, each hashed from its stored form), then the call
 /// with exactly the semantics and error codes of section 3.2 over those leaves. Today:
-/// `write_output` (with the level outbox slot's path), `write_debug` and `reveal_metadata`; the
-/// durable-storage functions, `read_input` and `reveal_preimage` answer `NotProvable`.
+/// `read_input` (its level record against the rollup's inbox accumulator, its message against
+/// the delayed inbox's hashes or the level's transaction root), `write_output` (with the level
+/// outbox slot's path), `write_debug` and `reveal_metadata`; the durable-storage functions and
+/// `reveal_preimage` answer `NotProvable`.
 contract OspHostCalls is OspWitness {
     uint256 private constant MAX_IO_SIZE = 4096;
     uint256 private constant MAX_OUTBOX_MESSAGES = 100;
@@ -18,7 +20,10 @@ contract OspHostCalls is OspWitness {
     /// @dev The largest stored node: a value of 2^31 - 1 bytes lists 4,194,304 chunk hashes.
     uint256 private constant MAX_NODE_BYTES = 5 + 4_194_304 * 32;
 
-    // Record offsets of the level outbox.
+    uint256 private constant LEVEL_RECORD_SIZE = 96;
+
+    // Record offsets of the inbox position and the level outbox.
+    uint256 private constant R_INBOX_NEXT = 257; // u32
     uint256 private constant R_OUTBOX_COUNT = 265; // u32
     uint256 private constant R_OUTBOX_ROOT = 269;
 
@@ -61,16 +66,18 @@ contract OspHostCalls is OspWitness {
         returns (bool, uint256)
     {
         uint256 func = (imm >> 16) & 0xffff;
-        if (func != 1 && func != 2 && func != 13) revert NotProvable(string.concat("HostCall ", _name(func)));
+        if (func > 2 && func != 13) revert NotProvable(string.concat("HostCall ", _name(func)));
         Leaves memory m = _readMemory(c, rec);
         uint256 nodes = _readNodes(c);
         if (func == 2) {
             if (m.index.length != 0 || nodes != 0) revert InvalidWitness("write_debug reads nothing");
             return ((imm & 0xffff) != 0, 0);
         }
-        uint256 result = func == 1
-            ? _writeOutput(c, rec, m, args[0] & M32, args[1] & M32)
-            : _revealMetadata(m, c.rollup, args[0] & M32, args[1] & M32);
+        uint256 result = func == 0
+            ? _readInput(c, rec, m, args)
+            : func == 1
+                ? _writeOutput(c, rec, m, args[0] & M32, args[1] & M32)
+                : _revealMetadata(m, c.rollup, args[0] & M32, args[1] & M32);
         if (m.missing) revert InvalidWitness("memory leaves (one the call touches is missing)");
         if (nodes != 0) revert InvalidWitness("durable nodes (not the ones the call loads, in its order)");
         if (m.index.length != 0) _memSetWord(rec, R_MEMORY_ROOT, _multiproofRoot(m));
@@ -99,6 +106,105 @@ contract OspHostCalls is OspWitness {
         _memSetUint(rec, R_OUTBOX_COUNT, 4, count + 1);
         _memSetWord(rec, R_OUTBOX_ROOT, _rootFromPath(keccak256(message), count, path, OUTBOX_LEVEL_DEPTH));
         return 0;
+    }
+
+    /// @dev `read_input(level_ptr, id_ptr, dst, max_bytes)`: 0 when the level's inbox is
+    /// exhausted (nothing written, the position unchanged); -6 if `min(len, max_bytes)` bytes at
+    /// `dst` or 4 bytes at either pointer are outside the memory; else the message's first bytes
+    /// at `dst`, then the level and the message id (u32 little-endian) at the pointers, and the
+    /// inbox position moves on.
+    function _readInput(Cursor memory c, bytes memory rec, Leaves memory m, uint256[] calldata args)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 level = _cdUint(c.base + H_LEVEL, 4);
+        uint256 id = _memUint(rec, R_INBOX_NEXT, 4);
+        (bool some, bytes memory message) = _inputMessage(c, level, id);
+        if (!some) return 0;
+        (uint256 levelPtr, uint256 idPtr, uint256 dst) = (args[0] & M32, args[1] & M32, args[2] & M32);
+        uint256 n = _min(message.length, args[3] & M32);
+        if (dst + n > m.size || levelPtr + 4 > m.size || idPtr + 4 > m.size) return E_MEMORY;
+        _write(m, dst, message, n);
+        _write(m, levelPtr, abi.encodePacked(_le32(level)), 4);
+        _write(m, idPtr, abi.encodePacked(_le32(id)), 4);
+        if (id == M32) revert InvalidWitness("inbox position");
+        _memSetUint(rec, R_INBOX_NEXT, 4, id + 1);
+        return n;
+    }
+
+    /// @dev Message `id` of `level`'s inbox from the input witness (docs/pvm.md 9.6): the level
+    /// record `‖ u64 batch ‖ previous accumulator ‖ u32 first_level ‖ u32 level_count ‖` its
+    /// path in the batch (checked against the rollup's accumulator of that batch), then by id:
+    /// nothing (start of level, info, end of level, exhausted), a delayed message `u32 len ‖
+    /// bytes` (checked against its stored hash) or a transaction `u32 len ‖ tx ‖` its path in
+    /// the record's `tx_root`. `some` is false once the inbox is exhausted.
+    function _inputMessage(Cursor memory c, uint256 level, uint256 id)
+        private
+        view
+        returns (bool some, bytes memory message)
+    {
+        uint256 rec = _levelRecord(c, level);
+        uint256 delayedStart = _cdUint(rec + 44, 8);
+        uint256 delayedEnd = _cdUint(rec + 52, 8);
+        if (delayedEnd < delayedStart) revert InvalidWitness("delayed range");
+        uint256 delayed = delayedEnd - delayedStart;
+        uint256 txs = _cdUint(rec + 60, 4);
+        if (id == 0) return (true, hex"0001");
+        if (id == 1) return (true, abi.encodePacked(hex"0003", uint64(_cdUint(rec + 4, 8)), _cdWord(rec + 12)));
+        uint256 k = id - 2;
+        if (k < delayed) {
+            uint256 len = _u32(c);
+            if (len > MAX_IO_SIZE) revert InvalidWitness("delayed message size");
+            message = _cdBytes(_take(c, len), len);
+            (bytes32 stored,) = IStepContext(c.rollup).delayedMessage(uint64(delayedStart + k));
+            if (stored != keccak256(message)) revert InvalidWitness("delayed message");
+            return (true, message);
+        }
+        k -= delayed;
+        if (k < txs) {
+            uint256 len = _u32(c);
+            if (len >= MAX_IO_SIZE) revert InvalidWitness("transaction size");
+            uint256 at = _take(c, len);
+            uint256 depth = _depth(txs);
+            uint256 path = _path(c, depth);
+            if (_rootFromPath(_cdKeccak(at, len), k, path, depth) != _cdWord(rec + 64)) {
+                revert InvalidWitness("transaction");
+            }
+            return (true, abi.encodePacked(hex"01", _cdBytes(at, len)));
+        }
+        if (k == txs) return (true, hex"0002");
+        return (false, "");
+    }
+
+    /// @dev The level record of the input witness, checked to be `level`'s and in the batch
+    /// whose accumulator the rollup stores; returns its calldata offset.
+    function _levelRecord(Cursor memory c, uint256 level) private view returns (uint256 rec) {
+        rec = _take(c, LEVEL_RECORD_SIZE);
+        uint256 batch = _u64(c);
+        bytes32 previous = _h(c);
+        uint256 first = _u32(c);
+        uint256 count = _u32(c);
+        uint256 depth = _depth(count);
+        uint256 path = _path(c, depth);
+        if (level < first || level - first >= count) revert InvalidWitness("level outside its batch");
+        if (_cdUint(rec, 4) != level) revert InvalidWitness("level record of another level");
+        bytes32 batchRoot = _rootFromPath(_cdKeccak(rec, LEVEL_RECORD_SIZE), level - first, path, depth);
+        bytes32 acc = keccak256(abi.encodePacked(previous, batchRoot, uint32(first), uint32(count)));
+        if (IStepContext(c.rollup).batchAccumulator(uint64(batch)) != acc) {
+            revert InvalidWitness("level record not in the L1 inbox");
+        }
+    }
+
+    function _le32(uint256 v) private pure returns (bytes4) {
+        return bytes4(uint32(((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | ((v >> 24) & 0xff)));
+    }
+
+    function _cdBytes(uint256 at, uint256 len) private pure returns (bytes memory out) {
+        out = new bytes(len);
+        assembly ("memory-safe") {
+            calldatacopy(add(out, 0x20), at, len)
+        }
     }
 
     /// @dev `reveal_metadata(dst, max_bytes)`: `min(24, max_bytes)` bytes of `address[20] ‖
@@ -206,24 +312,17 @@ contract OspHostCalls is OspWitness {
     /// caller). A leaf not given reads as zero and marks the witness incomplete.
     function _read(Leaves memory m, uint256 addr, uint256 n) private pure returns (bytes memory out) {
         out = new bytes(n);
-        for (uint256 i = 0; i < n;) {
-            uint256 at = addr + i;
-            uint256 k = _find(m, at / 32);
-            uint256 piece = _min(32 - at % 32, n - i);
-            if (k == type(uint256).max) {
-                m.missing = true;
-            } else {
-                bytes32 leaf = m.leaf[k];
-                for (uint256 b = 0; b < piece; b++) {
-                    out[i + b] = leaf[at % 32 + b];
-                }
-            }
-            i += piece;
-        }
+        _copy(m, addr, out, n, false);
     }
 
     /// @dev Writes the first `n` bytes of `data` at `addr` into the witnessed leaves.
     function _write(Leaves memory m, uint256 addr, bytes memory data, uint256 n) private pure {
+        _copy(m, addr, data, n, true);
+    }
+
+    /// @dev Copies `n` bytes between `buf` and the witnessed memory at `addr` (into the memory if
+    /// `toMemory`), leaf by leaf; a leaf the witness lacks marks it incomplete.
+    function _copy(Leaves memory m, uint256 addr, bytes memory buf, uint256 n, bool toMemory) private pure {
         for (uint256 i = 0; i < n;) {
             uint256 at = addr + i;
             uint256 k = _find(m, at / 32);
@@ -233,9 +332,10 @@ contract OspHostCalls is OspWitness {
             } else {
                 bytes memory leaf = abi.encodePacked(m.leaf[k]);
                 for (uint256 b = 0; b < piece; b++) {
-                    leaf[at % 32 + b] = data[i + b];
+                    if (toMemory) leaf[at % 32 + b] = buf[i + b];
+                    else buf[i + b] = leaf[at % 32 + b];
                 }
-                m.leaf[k] = bytes32(leaf);
+                if (toMemory) m.leaf[k] = bytes32(leaf);
             }
             i += piece;
         }

@@ -36,7 +36,12 @@ abstract contract DelayedInbox is RollupBase {
     }
 
     /// @notice The stored hash and enqueue L1 block of delayed message `index`.
-    function delayedMessage(uint64 index) external view returns (bytes32 messageHash, uint64 l1Block) {
+    function delayedMessage(uint64 index)
+        external
+        view
+        override
+        returns (bytes32 messageHash, uint64 l1Block)
+    {
         if (index >= _delayedCount) return (bytes32(0), 0);
         return (_delayedHash[index], uint64(_delayedBlock(index)));
     }

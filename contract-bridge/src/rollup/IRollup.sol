@@ -12,8 +12,17 @@ interface IRollup {
     struct Config {
         /// blake2b-256 of the kernel's root reveal page; the reveal hash is `0x00 || this`.
         bytes32 kernelRevealHash;
+        /// The durable value hash of the same kernel (docs/pvm.md 9.7): the key under which the
+        /// one-step verifier looks its module root up.
+        bytes32 kernelValueHash;
+        /// The kernel's module root (docs/pvm.md 9.4): its lowered code and tables, committed
+        /// once so that a run's first tick can be proven from the module fields alone.
+        bytes32 kernelModuleRoot;
         /// The PVM's state hash before the first level (the genesis commitment's state).
         bytes32 genesisStateHash;
+        /// Ticks every kernel run counts (B, docs/pvm.md 4.1); at least 3 (two driver ticks
+        /// and one instruction).
+        uint64 tickBudget;
         /// Levels between consecutive commitments.
         uint32 commitmentPeriod;
         /// L1 blocks a commitment stays refutable after its first publication.
@@ -38,7 +47,8 @@ interface IRollup {
         uint64 sequencerStartHeight;
         /// L1 blocks after which anyone may force a waiting delayed message into the inbox.
         uint64 delayedInclusionTimeout;
-        /// The refutation game contract (or game-resolver role) allowed to settle games.
+        /// The refutation game contract allowed to settle games. RollupFactory deploys the game
+        /// and names it here itself: pass zero to `originate`.
         address gameResolver;
     }
 

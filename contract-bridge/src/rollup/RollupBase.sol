@@ -2,13 +2,14 @@
 pragma solidity ^0.8.30;
 
 import {IRollup} from "./IRollup.sol";
+import {IStepContext} from "../osp/IOneStepProof.sol";
 
 /// @title RollupBase
 /// @notice The origination parameters (immutable: cheap to read, impossible to change) and the
 /// small pieces every part of the rollup shares: the ETH accounting buckets and the reentrancy
 /// guard. Each part of the rollup (delayed inbox, sequencer inbox, commitments, outbox) is an
 /// abstract contract layered on this one, so the rollup is one address holding one balance.
-abstract contract RollupBase is IRollup {
+abstract contract RollupBase is IRollup, IStepContext {
     /// @notice Where burnt stake goes. Nobody holds its key, so ETH sent there is gone; the
     /// contract also counts it (`totalBurnt`) so accounting can be checked without it.
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
@@ -16,7 +17,10 @@ abstract contract RollupBase is IRollup {
     uint32 public constant MAX_OUTBOX_LEVELS_LIMIT = 1 << 20;
 
     bytes32 internal immutable KERNEL_REVEAL_HASH;
+    bytes32 internal immutable KERNEL_VALUE_HASH;
+    bytes32 internal immutable KERNEL_MODULE_ROOT;
     bytes32 internal immutable GENESIS_STATE_HASH;
+    uint64 internal immutable TICK_BUDGET;
     uint32 internal immutable COMMITMENT_PERIOD;
     uint64 internal immutable CHALLENGE_WINDOW;
     uint256 internal immutable STAKE_AMOUNT;
@@ -60,7 +64,11 @@ abstract contract RollupBase is IRollup {
 
     constructor(Config memory c) {
         if (c.kernelRevealHash == bytes32(0)) revert InvalidParameter("kernelRevealHash");
+        if (c.kernelValueHash == bytes32(0)) revert InvalidParameter("kernelValueHash");
+        if (c.kernelModuleRoot == bytes32(0)) revert InvalidParameter("kernelModuleRoot");
         if (c.genesisStateHash == bytes32(0)) revert InvalidParameter("genesisStateHash");
+        // A run's first and last ticks are the driver's: fewer than 3 leaves no instruction.
+        if (c.tickBudget < 3) revert InvalidParameter("tickBudget");
         if (c.commitmentPeriod == 0) revert InvalidParameter("commitmentPeriod");
         if (c.challengeWindow == 0) revert InvalidParameter("challengeWindow");
         if (c.stakeAmount == 0) revert InvalidParameter("stakeAmount");
@@ -75,7 +83,10 @@ abstract contract RollupBase is IRollup {
         if (c.delayedInclusionTimeout == 0) revert InvalidParameter("delayedInclusionTimeout");
         if (c.gameResolver == address(0)) revert InvalidParameter("gameResolver");
         KERNEL_REVEAL_HASH = c.kernelRevealHash;
+        KERNEL_VALUE_HASH = c.kernelValueHash;
+        KERNEL_MODULE_ROOT = c.kernelModuleRoot;
         GENESIS_STATE_HASH = c.genesisStateHash;
+        TICK_BUDGET = c.tickBudget;
         COMMITMENT_PERIOD = c.commitmentPeriod;
         CHALLENGE_WINDOW = c.challengeWindow;
         STAKE_AMOUNT = c.stakeAmount;
@@ -89,13 +100,18 @@ abstract contract RollupBase is IRollup {
         SEQUENCER_START_HEIGHT = c.sequencerStartHeight;
         DELAYED_INCLUSION_TIMEOUT = c.delayedInclusionTimeout;
         GAME_RESOLVER = c.gameResolver;
+        // Kernels read the origination level as 4 bytes (reveal_metadata).
+        if (block.number > type(uint32).max) revert InvalidParameter("originationBlock");
         ORIGINATION_BLOCK = uint64(block.number);
     }
 
     /// @notice The origination parameters.
     function config() public view returns (Config memory c) {
         c.kernelRevealHash = KERNEL_REVEAL_HASH;
+        c.kernelValueHash = KERNEL_VALUE_HASH;
+        c.kernelModuleRoot = KERNEL_MODULE_ROOT;
         c.genesisStateHash = GENESIS_STATE_HASH;
+        c.tickBudget = TICK_BUDGET;
         c.commitmentPeriod = COMMITMENT_PERIOD;
         c.challengeWindow = CHALLENGE_WINDOW;
         c.stakeAmount = STAKE_AMOUNT;
@@ -109,6 +125,36 @@ abstract contract RollupBase is IRollup {
         c.sequencerStartHeight = SEQUENCER_START_HEIGHT;
         c.delayedInclusionTimeout = DELAYED_INCLUSION_TIMEOUT;
         c.gameResolver = GAME_RESOLVER;
+    }
+
+    // ---------------------------------------------------------------- IStepContext
+
+    /// @notice The ticks of one run, for the one-step verifier.
+    function tickBudget() external view returns (uint64) {
+        return TICK_BUDGET;
+    }
+
+    /// @notice The module root of the kernel with durable value hash `kernelValueHash`: the
+    /// origination kernel's, zero for any other (a kernel upgrade is not provable yet,
+    /// docs/pvm.md 9.7).
+    function moduleRoot(bytes32 kernelValueHash) external view returns (bytes32) {
+        return kernelValueHash == KERNEL_VALUE_HASH ? KERNEL_MODULE_ROOT : bytes32(0);
+    }
+
+    /// @notice The inbox accumulator after batch `index` (SequencerInbox holds them).
+    function batchAccumulator(uint64 index) external view virtual override(IRollup, IStepContext) returns (bytes32);
+
+    /// @notice Delayed message `index`'s hash and L1 block (DelayedInbox holds them).
+    function delayedMessage(uint64 index)
+        external
+        view
+        virtual
+        override(IRollup, IStepContext)
+        returns (bytes32 messageHash, uint64 l1Block);
+
+    /// @notice What `reveal_metadata` answers: this address and the origination level.
+    function metadata() external view returns (address rollupAddress, uint32 originationLevel) {
+        return (address(this), uint32(ORIGINATION_BLOCK));
     }
 
     /// @notice Where every wei the rollup ever received is: deposited for the bridge, staked,

@@ -128,7 +128,7 @@ abstract contract SequencerInbox is DelayedInbox {
 
     /// @notice The accumulator after batch `index` (zero for a batch not appended yet): what an
     /// input proof of the refutation game checks a level record against.
-    function batchAccumulator(uint64 index) external view returns (bytes32) {
+    function batchAccumulator(uint64 index) external view override returns (bytes32) {
         return _accumulators[index];
     }
 

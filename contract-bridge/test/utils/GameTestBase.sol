@@ -5,17 +5,9 @@ import {RollupTestBase} from "./RollupTestBase.sol";
 import {ToyMachine} from "./ToyMachine.sol";
 import {IRollup} from "../../src/rollup/IRollup.sol";
 import {Rollup} from "../../src/Rollup.sol";
+import {RollupFactory} from "../../src/RollupFactory.sol";
 import {RefutationGame} from "../../src/game/RefutationGame.sol";
 import {IRefutationGame} from "../../src/game/IRefutationGame.sol";
-
-/// @notice Deploys a game from an address of its own, so the game's CREATE address is known
-/// before the rollup that must name it (`computeCreateAddress(deployer, 1)`) whatever the test
-/// contract's own nonce does (forge's isolation mode bumps it on calls).
-contract GameDeployer {
-    function deploy(address rollup, address verifier) external returns (RefutationGame) {
-        return new RefutationGame(rollup, verifier);
-    }
-}
 
 /// @notice A rollup whose game resolver is a RefutationGame judged by the toy machine, and
 /// players that follow a trace: the honest one, or one that leaves it at `divergeAt` (and ends
@@ -46,12 +38,12 @@ abstract contract GameTestBase is RollupTestBase {
         genesisState = _state(0, 0, keccak256("genesis durable"), keccak256("genesis outbox"));
         IRollup.Config memory c = _config();
         c.genesisStateHash = genesisState;
-        GameDeployer deployer = new GameDeployer();
-        address predicted = vm.computeCreateAddress(address(deployer), 1);
-        c.gameResolver = predicted;
+        c.gameResolver = address(0);
+        // The production path: the factory deploys the rollup's game, judged by its verifier.
+        factory = new RollupFactory(address(machine));
         rollup = Rollup(payable(factory.originate(c, bytes32("game"))));
-        game = deployer.deploy(address(rollup), address(machine));
-        require(address(game) == predicted, "game address");
+        game = RefutationGame(rollup.config().gameResolver);
+        require(address(game).code.length != 0, "game deployed");
         tipHash = START_HASH;
         tipHeight = START_HEIGHT;
     }

@@ -7,8 +7,11 @@ import {RollupFactory} from "../../src/RollupFactory.sol";
 import {IRollup} from "../../src/rollup/IRollup.sol";
 import {ProtocolCodec} from "../../src/ProtocolCodec.sol";
 import {PermissionlessVerifier} from "../../src/verifiers/PermissionlessVerifier.sol";
+import {ToyMachine} from "./ToyMachine.sol";
 
-/// @notice A rollup on a permissionless verifier plus builders for sequencer blocks, batches,
+/// @notice A rollup on a permissionless verifier, deployed directly with an account as its game
+/// resolver (so the settlement rules are tested alone; RollupFactory, which the factory and game
+/// tests use, always names a game), plus builders for sequencer blocks, batches,
 /// commitments and outbox proofs, written from docs/protocol.md independently of the contract.
 abstract contract RollupTestBase is Test {
     uint64 internal constant CHAIN_ID = 7;
@@ -35,16 +38,19 @@ abstract contract RollupTestBase is Test {
     function setUp() public virtual {
         vm.roll(1000);
         vm.warp(1_700_000_000);
-        factory = new RollupFactory();
+        factory = new RollupFactory(address(new ToyMachine()));
         verifier = address(new PermissionlessVerifier());
-        rollup = Rollup(payable(factory.originate(_config(), bytes32(0))));
+        rollup = _rollupOf(_config());
         tipHash = START_HASH;
         tipHeight = START_HEIGHT;
     }
 
     function _config() internal view returns (IRollup.Config memory c) {
         c.kernelRevealHash = keccak256("kernel");
+        c.kernelValueHash = keccak256("kernel value");
+        c.kernelModuleRoot = keccak256("kernel module");
         c.genesisStateHash = GENESIS_STATE;
+        c.tickBudget = 1000;
         c.commitmentPeriod = PERIOD;
         c.challengeWindow = WINDOW;
         c.stakeAmount = STAKE;
@@ -58,6 +64,11 @@ abstract contract RollupTestBase is Test {
         c.sequencerStartHeight = START_HEIGHT;
         c.delayedInclusionTimeout = TIMEOUT;
         c.gameResolver = resolver;
+    }
+
+    /// @notice A rollup with parameters `c`, deployed directly (its resolver is `c`'s).
+    function _rollupOf(IRollup.Config memory c) internal returns (Rollup) {
+        return new Rollup(c);
     }
 
     // ---------------------------------------------------------------- sequencer blocks

@@ -95,6 +95,8 @@ async fn main() -> anyhow::Result<()> {
     let mut base = DeployConfig::default();
     base.l1.rpc_url = anvil.endpoint();
     base.rollup.kernel_reveal_hash = Some(format!("00{}", "ee".repeat(32)));
+    base.rollup.kernel_value_hash = Some(protocol::Hash32([0x11; 32]));
+    base.rollup.kernel_module_root = Some(protocol::Hash32([0x22; 32]));
     base.rollup.genesis_state_hash = Some(Hash32([1; 32]));
     base.rollup.challenge_window_blocks = 5;
 

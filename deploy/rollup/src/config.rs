@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use protocol::{Address, Hash32, Wei};
 use serde::{Deserialize, Serialize};
 
+/// The PVM's default tick budget (docs/pvm.md 4.1; `pvm::state::DEFAULT_TICK_BUDGET`).
+pub const DEFAULT_TICK_BUDGET: u64 = 1_000_000_000;
+
 /// Everything the tool needs to deploy and originate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -29,13 +32,17 @@ pub struct L1Config {
     /// The deployer's secp256k1 key, hex. Prefer `--private-key` or `$DEPLOYER_KEY` to keeping
     /// it in a file.
     pub private_key: Option<String>,
-    /// Reuse a factory already on this L1 instead of deploying one.
+    /// Reuse a factory already on this L1 instead of deploying one (its one-step verifier
+    /// judges the rollup's games).
     pub factory: Option<Address>,
+    /// Reuse a one-step proof verifier (OneStepProof) for a new factory instead of deploying
+    /// one.
+    pub one_step_proof: Option<Address>,
 }
 
 impl Default for L1Config {
     fn default() -> Self {
-        L1Config { rpc_url: "http://127.0.0.1:8545".into(), private_key: None, factory: None }
+        L1Config { rpc_url: "http://127.0.0.1:8545".into(), private_key: None, factory: None, one_step_proof: None }
     }
 }
 
@@ -109,10 +116,17 @@ pub struct MemberConfig {
 pub struct RollupConfig {
     /// The kernel's wasm file: the tool splits it into reveal pages and uses the root hash.
     pub kernel: Option<PathBuf>,
-    /// Or the kernel's root reveal hash directly (33 bytes, hex, tag 00).
+    /// Or the kernel's root reveal hash directly (33 bytes, hex, tag 00); then
+    /// `kernel_value_hash` and `kernel_module_root` are needed too.
     pub kernel_reveal_hash: Option<String>,
+    /// Without `kernel`: the kernel's durable value hash (docs/pvm.md 5.1).
+    pub kernel_value_hash: Option<Hash32>,
+    /// Without `kernel`: the kernel's module root (docs/pvm.md 9.4).
+    pub kernel_module_root: Option<Hash32>,
     /// The PVM's state hash before the first level (from the PVM; required).
     pub genesis_state_hash: Option<Hash32>,
+    /// Ticks every kernel run counts (docs/pvm.md 4.1); every node must run with it.
+    pub tick_budget: u64,
     /// Levels per commitment.
     pub commitment_period: u32,
     /// L1 blocks a commitment stays refutable.
@@ -135,8 +149,6 @@ pub struct RollupConfig {
     pub sequencer_start_height: u64,
     /// L1 blocks after which a delayed message may be forced in.
     pub delayed_inclusion_timeout_blocks: u64,
-    /// The refutation game contract (or resolver account); the deployer if unset.
-    pub game_resolver: Option<Address>,
     /// CREATE2 salt, to originate several rollups with the same parameters.
     pub salt: Hash32,
 }
@@ -146,7 +158,10 @@ impl Default for RollupConfig {
         RollupConfig {
             kernel: None,
             kernel_reveal_hash: None,
+            kernel_value_hash: None,
+            kernel_module_root: None,
             genesis_state_hash: None,
+            tick_budget: DEFAULT_TICK_BUDGET,
             commitment_period: 4,
             challenge_window_blocks: 20,
             stake_wei: Wei::from_u128(1_000_000_000_000_000_000),
@@ -158,7 +173,6 @@ impl Default for RollupConfig {
             sequencer_start_block_hash: Hash32::ZERO,
             sequencer_start_height: 0,
             delayed_inclusion_timeout_blocks: 50,
-            game_resolver: None,
             salt: Hash32::ZERO,
         }
     }

@@ -7,11 +7,12 @@ use alloy::primitives::{Bytes, FixedBytes, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolInterface;
-use l1_bindings::{CommitteeVerifier, IRollup, PermissionedVerifier, PermissionlessVerifier, Rollup, RollupFactory};
+use l1_bindings::osp::{OneStepProof, OspHostCalls};
+use l1_bindings::{CommitteeVerifier, IRollup, PermissionedVerifier, PermissionlessVerifier, RefutationGame, Rollup, RollupFactory};
 use protocol::reveal::{split_into_pages, RevealHash};
 use protocol::sequencer::Committee as L1Committee;
 use protocol::{Address, Hash32};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::{DeployConfig, VerifierKind};
 use crate::deployment::{
@@ -94,7 +95,8 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         .map_err(|e| DeployError::Unreachable { url: config.l1.rpc_url.clone(), message: e.to_string() })?;
     info!(chain_id, rpc = %config.l1.rpc_url, %deployer, "connected to the L1");
 
-    let kernel_reveal_hash = kernel_reveal_hash(config)?;
+    let kernel = kernel_hashes(config)?;
+    let kernel_reveal_hash = kernel.reveal;
     let r = &config.rollup;
     let genesis_state_hash = r.genesis_state_hash.ok_or_else(|| {
         DeployError::Config("rollup.genesis_state_hash is required: the PVM computes it from the kernel (the state before level 1)".into())
@@ -104,26 +106,32 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
     let factory = match config.l1.factory {
         Some(f) => {
             require_code(provider, f, "l1.factory").await?;
+            if config.l1.one_step_proof.is_some() {
+                return Err(DeployError::Config(
+                    "l1.one_step_proof applies to a new factory only: a reused l1.factory keeps its own".into(),
+                ));
+            }
             info!(factory = %f, "reusing the factory");
             f
         }
         None => {
-            info!("deploying the rollup factory (it stores the Rollup blueprint)");
-            let f = RollupFactory::deploy(provider).await.map_err(step("deploying RollupFactory"))?;
+            let osp = deploy_one_step_proof(provider, config).await?;
+            info!("deploying the rollup factory (it stores the Rollup and game blueprints)");
+            let f = RollupFactory::deploy(provider, a(osp)).await.map_err(step("deploying RollupFactory"))?;
             let f = Address(f.address().0 .0);
             info!(factory = %f, "factory deployed");
             f
         }
     };
     let factory_contract = RollupFactory::new(a(factory), provider);
+    let one_step_proof = Address(factory_contract.ONE_STEP_PROOF().call().await.map_err(step("reading the factory"))?.0 .0);
 
-    let game_resolver = r.game_resolver.unwrap_or_else(|| {
-        warn!(%deployer, "rollup.game_resolver is unset: the deployer settles refutation games (a trusted role until the game contract exists)");
-        deployer
-    });
     let params = IRollup::Config {
         kernelRevealHash: FixedBytes::from(kernel_reveal_hash.digest()),
+        kernelValueHash: h(kernel.value_hash),
+        kernelModuleRoot: h(kernel.module_root),
         genesisStateHash: h(genesis_state_hash),
+        tickBudget: r.tick_budget,
         commitmentPeriod: r.commitment_period,
         challengeWindow: r.challenge_window_blocks,
         stakeAmount: U256::from_be_bytes(r.stake_wei.0),
@@ -136,7 +144,8 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         sequencerStartBlockHash: h(r.sequencer_start_block_hash),
         sequencerStartHeight: r.sequencer_start_height,
         delayedInclusionTimeout: r.delayed_inclusion_timeout_blocks,
-        gameResolver: a(game_resolver),
+        // The factory deploys the rollup's game and names it.
+        gameResolver: alloy::primitives::Address::ZERO,
     };
     let salt = h(r.salt);
     let predicted = factory_contract
@@ -144,7 +153,12 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         .call()
         .await
         .map_err(step("predicting the rollup address"))?;
-    info!(rollup = %predicted, "originating the rollup");
+    let game = factory_contract
+        .gameAddress(a(deployer), params.clone().into(), salt)
+        .call()
+        .await
+        .map_err(step("predicting the game address"))?;
+    info!(rollup = %predicted, %game, "originating the rollup and its refutation game");
     let receipt = factory_contract
         .originate(params.clone().into(), salt)
         .send()
@@ -165,18 +179,28 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
     }
     let rollup = Rollup::new(predicted, provider);
     let stored = rollup.config().call().await.map_err(step("reading the rollup's parameters back"))?;
-    if stored != params {
-        return Err(DeployError::Step { step: "checking the rollup's parameters", message: format!("stored {stored:?}, sent {params:?}") });
+    let mut expected = params.clone();
+    expected.gameResolver = game;
+    if stored != expected {
+        return Err(DeployError::Step { step: "checking the rollup's parameters", message: format!("stored {stored:?}, expected {expected:?}") });
+    }
+    let game_contract = RefutationGame::new(game, provider);
+    let bound = game_contract.ROLLUP().call().await.map_err(step("reading the game back"))?;
+    if bound != predicted {
+        return Err(DeployError::Step { step: "checking the game", message: format!("the game at {game} settles {bound}, not {predicted}") });
     }
     let creation_code_hash = factory_contract.ROLLUP_CREATION_CODE_HASH().call().await.map_err(step("reading the factory"))?;
     let origination_block = originated.data.originationBlock;
-    info!(rollup = %predicted, origination_block, "rollup originated");
+    info!(rollup = %predicted, %game, origination_block, "rollup originated");
+    let game = Address(game.0 .0);
 
     Ok(Deployment {
         l1_chain_id: chain_id,
         l1_rpc_url: config.l1.rpc_url.clone(),
         deployer,
         factory,
+        one_step_proof,
+        game,
         rollup_creation_code_hash: Hash32(creation_code_hash.0),
         verifier,
         rollup: Address(predicted.0 .0),
@@ -185,7 +209,10 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         genesis_commitment: Hash32(originated.data.genesisCommitment.0),
         parameters: RollupParameters {
             kernel_reveal_hash: kernel_reveal_hash.to_hex(),
+            kernel_value_hash: kernel.value_hash,
+            kernel_module_root: kernel.module_root,
             genesis_state_hash,
+            tick_budget: r.tick_budget,
             commitment_period: r.commitment_period,
             challenge_window_blocks: r.challenge_window_blocks,
             stake_wei: r.stake_wei,
@@ -197,33 +224,73 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
             sequencer_start_block_hash: r.sequencer_start_block_hash,
             sequencer_start_height: r.sequencer_start_height,
             delayed_inclusion_timeout_blocks: r.delayed_inclusion_timeout_blocks,
-            game_resolver,
+            game_resolver: game,
         },
     })
 }
 
-/// The kernel's root reveal hash, from `rollup.kernel` (splitting the file into pages, and
-/// writing them to `output.preimage_dir` if set) or `rollup.kernel_reveal_hash`.
-fn kernel_reveal_hash(config: &DeployConfig) -> Result<RevealHash, DeployError> {
-    match (&config.rollup.kernel, &config.rollup.kernel_reveal_hash) {
+/// What names the kernel on the L1: its root reveal hash, durable value hash and module root.
+struct KernelHashes {
+    reveal: RevealHash,
+    value_hash: Hash32,
+    module_root: Hash32,
+}
+
+/// The kernel's hashes, from `rollup.kernel` (validating and lowering it, splitting it into
+/// reveal pages and writing them to `output.preimage_dir` if set) or given directly.
+fn kernel_hashes(config: &DeployConfig) -> Result<KernelHashes, DeployError> {
+    let r = &config.rollup;
+    match (&r.kernel, &r.kernel_reveal_hash) {
         (Some(_), Some(_)) => Err(DeployError::Config("set rollup.kernel or rollup.kernel_reveal_hash, not both".into())),
         (None, None) => Err(DeployError::Config(
             "the kernel is required: set rollup.kernel to its wasm file (or rollup.kernel_reveal_hash)".into(),
         )),
-        (None, Some(hash)) => hash
-            .parse()
-            .map_err(|e| DeployError::Config(format!("rollup.kernel_reveal_hash: {e} (33 bytes of hex, tag 00)"))),
+        (None, Some(hash)) => {
+            let reveal = hash
+                .parse()
+                .map_err(|e| DeployError::Config(format!("rollup.kernel_reveal_hash: {e} (33 bytes of hex, tag 00)")))?;
+            let (Some(value_hash), Some(module_root)) = (r.kernel_value_hash, r.kernel_module_root) else {
+                return Err(DeployError::Config(
+                    "with rollup.kernel_reveal_hash, set rollup.kernel_value_hash and rollup.kernel_module_root too (or give rollup.kernel, which computes all three)".into(),
+                ));
+            };
+            Ok(KernelHashes { reveal, value_hash, module_root })
+        }
         (Some(path), None) => {
+            if r.kernel_value_hash.is_some() || r.kernel_module_root.is_some() {
+                return Err(DeployError::Config(
+                    "rollup.kernel_value_hash and rollup.kernel_module_root are computed from rollup.kernel: remove them".into(),
+                ));
+            }
             let wasm = std::fs::read(path).map_err(|e| DeployError::Io(format!("cannot read the kernel {}: {e}", path.display())))?;
+            let (value_hash, module_root) = pvm_reference::ModuleRoots::default()
+                .register(&wasm)
+                .map_err(|e| DeployError::Config(format!("rollup.kernel {} is not a valid kernel: {e}", path.display())))?;
             let dag = split_into_pages(&wasm);
             info!(kernel = %path.display(), bytes = wasm.len(), pages = dag.pages.len(), root = %dag.root, "kernel split into reveal pages");
             if let Some(dir) = &config.output.preimage_dir {
                 write_pages(dir, &dag.pages)?;
                 info!(dir = %dir.display(), "reveal pages written");
             }
-            Ok(dag.root)
+            Ok(KernelHashes { reveal: dag.root, value_hash: Hash32(value_hash), module_root: Hash32(module_root) })
         }
     }
+}
+
+/// The one-step verifier a new factory uses: `l1.one_step_proof`, or a fresh OneStepProof with
+/// its host-call contract.
+async fn deploy_one_step_proof<P: Provider>(provider: &P, config: &DeployConfig) -> Result<Address, DeployError> {
+    if let Some(osp) = config.l1.one_step_proof {
+        require_code(provider, osp, "l1.one_step_proof").await?;
+        info!(one_step_proof = %osp, "reusing the one-step proof verifier");
+        return Ok(osp);
+    }
+    info!("deploying the one-step proof verifier (OneStepProof and OspHostCalls)");
+    let host = OspHostCalls::deploy(provider).await.map_err(step("deploying OspHostCalls"))?;
+    let osp = OneStepProof::deploy(provider, *host.address()).await.map_err(step("deploying OneStepProof"))?;
+    let osp = Address(osp.address().0 .0);
+    info!(one_step_proof = %osp, "one-step proof verifier deployed");
+    Ok(osp)
 }
 
 fn write_pages(dir: &Path, pages: &[(RevealHash, Vec<u8>)]) -> Result<(), DeployError> {

@@ -23,6 +23,10 @@ pub struct Deployment {
     pub deployer: Address,
     /// The RollupFactory.
     pub factory: Address,
+    /// The one-step proof verifier that judges the last move of every game.
+    pub one_step_proof: Address,
+    /// The rollup's refutation game (its `gameResolver`), deployed by the factory.
+    pub game: Address,
     /// keccak-256 of the Rollup creation code the factory deploys (which contract version).
     pub rollup_creation_code_hash: Hash32,
     /// The sequencer verifier.
@@ -84,8 +88,14 @@ pub struct CommitteeMemberDeployment {
 pub struct RollupParameters {
     /// The kernel's root reveal hash (33 bytes: tag 00 then blake2b-256), hex without `0x`.
     pub kernel_reveal_hash: String,
+    /// The kernel's durable value hash.
+    pub kernel_value_hash: Hash32,
+    /// The kernel's module root.
+    pub kernel_module_root: Hash32,
     /// The genesis state hash.
     pub genesis_state_hash: Hash32,
+    /// Ticks per kernel run.
+    pub tick_budget: u64,
     /// Levels per commitment.
     pub commitment_period: u32,
     /// L1 blocks a commitment stays refutable.
@@ -108,7 +118,7 @@ pub struct RollupParameters {
     pub sequencer_start_height: u64,
     /// L1 blocks before a delayed message may be forced in.
     pub delayed_inclusion_timeout_blocks: u64,
-    /// Who settles refutation games.
+    /// Who settles refutation games: the rollup's game.
     pub game_resolver: Address,
 }
 

@@ -8,7 +8,7 @@ use alloy::primitives::{Bytes, B256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use committee::Certificate;
-use l1_bindings::{toolchain, Rollup};
+use l1_bindings::{toolchain, RefutationGame, Rollup};
 use protocol::l1_batch::{Batch, BatchLevel};
 use protocol::sequencer::{finality_digest, tx_root, BlockHeader, NsEntry, NsTable};
 use protocol::{Address, Hash32};
@@ -22,6 +22,8 @@ fn base_config(anvil: &AnvilInstance) -> DeployConfig {
     let mut c = DeployConfig::default();
     c.l1.rpc_url = anvil.endpoint();
     c.rollup.kernel_reveal_hash = Some(format!("00{}", "ab".repeat(32)));
+    c.rollup.kernel_value_hash = Some(Hash32([5; 32]));
+    c.rollup.kernel_module_root = Some(Hash32([6; 32]));
     c.rollup.genesis_state_hash = Some(Hash32([7; 32]));
     c.rollup.namespace = 42;
     c.rollup.sequencer_chain_id = 5;
@@ -56,6 +58,7 @@ async fn each_verifier_kind_deploys_and_accepts_its_certificates() {
     let dir = tempfile::tempdir().unwrap();
 
     let mut factory = None;
+    let mut osp = None;
     for kind in [VerifierKind::Committee, VerifierKind::Permissioned, VerifierKind::Permissionless] {
         let mut c = base_config(&anvil);
         c.verifier.kind = kind;
@@ -71,7 +74,16 @@ async fn each_verifier_kind_deploys_and_accepts_its_certificates() {
         assert_eq!(d.verifier.kind, kind);
         assert_eq!(d.l1_chain_id, 31337);
         assert_eq!(d.parameters.namespace, 42);
-        assert_eq!(d.parameters.game_resolver, d.deployer);
+        // No account settles games: the resolver is the rollup's own game, bound to it and to
+        // the factory's one-step verifier (the same for every rollup of a reused factory).
+        assert_eq!(d.parameters.game_resolver, d.game);
+        let game = RefutationGame::new(alloy::primitives::Address::from(d.game.0), &provider);
+        assert_eq!(game.ROLLUP().call().await.unwrap().0, d.rollup.0);
+        assert_eq!(game.VERIFIER().call().await.unwrap().0, d.one_step_proof.0);
+        assert_eq!(*osp.get_or_insert(d.one_step_proof), d.one_step_proof);
+        let stored = Rollup::new(alloy::primitives::Address::from(d.rollup.0), &provider).config().call().await.unwrap();
+        assert_eq!(stored.tickBudget, d.parameters.tick_budget);
+        assert_eq!(stored.kernelModuleRoot.0, [6; 32]);
         assert_eq!(d.reveal_metadata().address, d.rollup);
         assert_eq!(d.kernel_reveal_hash().unwrap().to_hex(), format!("00{}", "ab".repeat(32)));
 
@@ -114,12 +126,15 @@ async fn kernel_file_is_split_into_reveal_pages() {
     let anvil = Anvil::at(toolchain::anvil()).spawn();
     let dir = tempfile::tempdir().unwrap();
     let kernel = dir.path().join("kernel.wasm");
-    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kernels/echo.wasm");
+    let bytes = std::fs::read(&built).unwrap_or_else(|e| panic!("{}: {e}; build the kernels first with `kernels/build.sh`", built.display()));
     std::fs::write(&kernel, &bytes).unwrap();
     let mut c = base_config(&anvil);
     c.verifier.kind = VerifierKind::Permissionless;
     c.rollup.kernel_reveal_hash = None;
-    c.rollup.kernel = Some(kernel);
+    c.rollup.kernel_value_hash = None;
+    c.rollup.kernel_module_root = None;
+    c.rollup.kernel = Some(kernel.clone());
     c.output.preimage_dir = Some(dir.path().join("preimages"));
     let d = deploy(&c, &key_hex(&anvil, 0)).await.unwrap();
     let root = d.kernel_reveal_hash().unwrap();
@@ -128,6 +143,16 @@ async fn kernel_file_is_split_into_reveal_pages() {
     let pages = dir.path().join("preimages");
     let back = protocol::reveal::reassemble(&root, |h| std::fs::read(pages.join(h.to_hex())).ok(), 1 << 20, 4).unwrap();
     assert_eq!(back, bytes);
+    // The value hash and module root are the reference machine's, so the L1 can prove a run's
+    // first tick of this kernel.
+    let (value_hash, module_root) = pvm_reference::ModuleRoots::default().register(&bytes).unwrap();
+    assert_eq!(d.parameters.kernel_value_hash, Hash32(value_hash));
+    assert_eq!(d.parameters.kernel_module_root, Hash32(module_root));
+
+    // Bytes that are not a kernel are refused before anything is deployed.
+    std::fs::write(&kernel, b"not wasm").unwrap();
+    let e = deploy(&c, &key_hex(&anvil, 0)).await.unwrap_err();
+    assert!(matches!(&e, DeployError::Config(m) if m.contains("not a valid kernel")), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,6 +183,18 @@ async fn bad_configurations_say_what_to_fix() {
     assert!(e.to_string().contains("InvalidParameter") && e.to_string().contains("commitmentPeriod"), "{e}");
 
     let mut c = base_config(&anvil);
+    c.verifier.kind = VerifierKind::Permissionless;
+    c.rollup.kernel_module_root = None;
+    let e = deploy(&c, &key).await.unwrap_err();
+    assert!(matches!(&e, DeployError::Config(m) if m.contains("kernel_module_root")), "{e}");
+
+    let mut c = base_config(&anvil);
+    c.verifier.kind = VerifierKind::Permissionless;
+    c.rollup.tick_budget = 2;
+    let e = deploy(&c, &key).await.unwrap_err();
+    assert!(e.to_string().contains("InvalidParameter") && e.to_string().contains("tickBudget"), "{e}");
+
+    let mut c = base_config(&anvil);
     c.l1.rpc_url = "http://127.0.0.1:1".into();
     let e = deploy(&c, &key).await.unwrap_err();
     assert!(matches!(e, DeployError::Unreachable { .. }), "{e}");
@@ -181,6 +218,8 @@ dev_size = 7
 
 [rollup]
 kernel_reveal_hash = "00cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+kernel_value_hash = "0x0101010101010101010101010101010101010101010101010101010101010101"
+kernel_module_root = "0x0202020202020202020202020202020202020202020202020202020202020202"
 commitment_period = 6
 namespace = 3
 "#,
