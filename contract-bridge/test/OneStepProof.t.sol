@@ -5,6 +5,7 @@ import {Test} from "./utils/Test.sol";
 import {FixedStepContext} from "./utils/FixedStepContext.sol";
 import {OneStepProof} from "../src/osp/OneStepProof.sol";
 import {OspBase} from "../src/osp/OspBase.sol";
+import {PreimageOracle} from "../src/preimage/PreimageOracle.sol";
 import {OspHostCalls} from "../src/osp/OspHostCalls.sol";
 
 /// @notice What the Rust differential suite cannot reach: the final-state rule (a commitment's
@@ -15,7 +16,7 @@ contract OneStepProofTest is Test {
     FixedStepContext ctx;
 
     function setUp() public {
-        osp = new OneStepProof(new OspHostCalls());
+        osp = new OneStepProof(new OspHostCalls(new PreimageOracle()));
         ctx = new FixedStepContext(1000);
     }
 

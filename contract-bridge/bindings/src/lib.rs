@@ -145,7 +145,17 @@ pub mod osp {
             "../out/FixedStepContext.sol/FixedStepContext.json"
         );
     }
+    pub mod preimage {
+        alloy::sol!(
+            /// Reveal pages by blake2b-256, uploaded once, read by `reveal_preimage` steps.
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            PreimageOracle,
+            "../out/PreimageOracle.sol/PreimageOracle.json"
+        );
+    }
     pub use context::FixedStepContext;
+    pub use preimage::PreimageOracle;
     pub use entry::OneStepProof;
     pub use host::OspHostCalls;
 }

@@ -86,7 +86,8 @@ async fn rust_replay_agrees_with_the_contract() {
     let (anvil, provider) = common::anvil();
 
     let verifier = PermissionlessVerifier::deploy(&provider).await.expect("deploy verifier");
-    let host = l1_bindings::osp::OspHostCalls::deploy(&provider).await.expect("deploy the host-call verifier");
+    let oracle = l1_bindings::osp::PreimageOracle::deploy(&provider).await.expect("deploy the preimage oracle");
+    let host = l1_bindings::osp::OspHostCalls::deploy(&provider, *oracle.address()).await.expect("deploy the host-call verifier");
     let osp = l1_bindings::osp::OneStepProof::deploy(&provider, *host.address()).await.expect("deploy the one-step verifier");
     let factory = RollupFactory::deploy(&provider, *osp.address()).await.expect("deploy factory");
     let start = Hash32([0xab; 32]);

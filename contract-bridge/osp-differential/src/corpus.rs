@@ -67,6 +67,50 @@ pub fn sample_transfers() -> Vec<protocol::Transfer> {
     ]
 }
 
+/// The corpus's reveal pages: 3,000 bytes and a full 4,096-byte page (what `reveal_kernels`
+/// reveal).
+pub fn sample_pages() -> PreimageMap {
+    let mut pages = PreimageMap::default();
+    pages.add((0..3000u32).map(|i| (i * 7 % 251) as u8).collect());
+    pages.add(vec![0x5a; 4096]);
+    pages
+}
+
+/// Kernels revealing the sample pages through both forms of `reveal_preimage`, with the edge
+/// cases: a short limit, a destination outside the memory, a hash outside the memory, a hash
+/// with an unknown tag, and (second form) a hash length other than 33.
+pub fn reveal_kernels() -> Vec<(String, Vec<u8>)> {
+    let pages = sample_pages();
+    let mut hashes: Vec<String> = pages.0.keys().map(|h| h.0.iter().map(|b| format!("\\{b:02x}")).collect()).collect();
+    hashes.sort();
+    let data = format!(r#"(data (i32.const 40) "{}") (data (i32.const 80) "{}") (data (i32.const 120) "\01{}")"#, hashes[0], hashes[1], &hashes[0][3..]);
+    let form0 = format!(
+        r#"(module
+          (import "smart_rollup_core" "reveal_preimage" (func $reveal (param i32 i32 i32) (result i32)))
+          (memory 1) (export "memory" (memory 0)) {data}
+          (func (export "kernel_run")
+            (drop (call $reveal (i32.const 40) (i32.const 1000) (i32.const 4096)))
+            (drop (call $reveal (i32.const 80) (i32.const 5000) (i32.const 4096)))
+            (drop (call $reveal (i32.const 80) (i32.const 233) (i32.const 50)))
+            (drop (call $reveal (i32.const 40) (i32.const 65000) (i32.const 4096)))
+            (drop (call $reveal (i32.const 65520) (i32.const 0) (i32.const 10)))
+            (drop (call $reveal (i32.const 120) (i32.const 0) (i32.const 10)))))"#
+    );
+    let form1 = format!(
+        r#"(module
+          (import "smart_rollup_core" "reveal_preimage" (func $reveal (param i32 i32 i32 i32) (result i32)))
+          (memory 1) (export "memory" (memory 0)) {data}
+          (func (export "kernel_run")
+            (drop (call $reveal (i32.const 40) (i32.const 33) (i32.const 1000) (i32.const 4096)))
+            (drop (call $reveal (i32.const 80) (i32.const 32) (i32.const 1000) (i32.const 4096)))
+            (drop (call $reveal (i32.const 80) (i32.const 33) (i32.const 7) (i32.const 0)))))"#
+    );
+    [("reveal (hash, dst, max)", form0), ("reveal (hash, len, dst, max)", form1)]
+        .into_iter()
+        .map(|(name, wat)| (name.to_string(), wat::parse_str(&wat).expect("the reveal kernels are valid wat")))
+        .collect()
+}
+
 /// A deterministic stream (xorshift).
 pub struct Rng(pub u64);
 
@@ -90,12 +134,14 @@ pub struct Corpus {
     pub not_provable: usize,
     /// The delayed transfers of each kernel's level, before its externals.
     pub transfers: Vec<protocol::Transfer>,
+    /// The reveal pages every kernel's PVM can reveal (the L1's oracle must hold them too).
+    pub pages: Arc<PreimageMap>,
     rng: Rng,
 }
 
 impl Corpus {
     pub fn new(budget: u64, seed: u64) -> Self {
-        Corpus { budget, cases: Vec::new(), kernels: 0, not_provable: 0, transfers: Vec::new(), rng: Rng(seed | 1) }
+        Corpus { budget, cases: Vec::new(), kernels: 0, not_provable: 0, transfers: Vec::new(), pages: Arc::new(sample_pages()), rng: Rng(seed | 1) }
     }
 
     /// Runs level 1 of `kernel` with the corpus's transfers and `externals` and adds `samples` ticks of its first run,
@@ -104,7 +150,7 @@ impl Corpus {
     /// extension and a wrong pre-state. `false` if the PVM refuses the kernel.
     pub fn add_kernel(&mut self, name: &str, kernel: &[u8], externals: &[Vec<u8>], samples: usize, mutants: usize) -> bool {
         let budget = self.budget;
-        let pages = Arc::new(PreimageMap::default());
+        let pages = self.pages.clone();
         let mut config = PvmConfig::new(METADATA);
         config.tick_budget = budget;
         config.preimages = pages.clone();

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, Bytes, FixedBytes};
 use alloy::providers::Provider;
-use l1_bindings::osp::{FixedStepContext, OneStepProof, OspHostCalls};
+use l1_bindings::osp::{FixedStepContext, OneStepProof, OspHostCalls, PreimageOracle};
 use pvm_reference::ProofError;
 
 pub use corpus::{Case, Corpus, InboxFacts};
@@ -38,6 +38,8 @@ pub enum Rejection {
     PreState,
     Witness(String),
     NotProvable(String),
+    /// A `reveal_preimage` of a page the oracle does not hold.
+    MissingPreimage,
     /// Anything else (an L1 fact missing, a revert without a named error).
     Other(String),
 }
@@ -53,6 +55,7 @@ impl Verdict {
                 ProofError::PreState => Rejection::PreState,
                 ProofError::Witness(w) => Rejection::Witness(w.to_string()),
                 ProofError::NotProvable(w) => Rejection::NotProvable(w),
+                ProofError::MissingPreimage(_) => Rejection::MissingPreimage,
                 other => Rejection::Other(other.to_string()),
             }),
         }
@@ -73,12 +76,18 @@ pub struct L1Verifier<P> {
     contexts: Mutex<HashMap<Arc<InboxFacts>, Address>>,
 }
 
-/// Starts anvil (the pinned binary) and deploys the verifier with a step context of
-/// `tick_budget` ticks per run.
-pub async fn start_l1(tick_budget: u64) -> anyhow::Result<L1Verifier<impl Provider + Clone>> {
+/// Starts anvil (the pinned binary) and deploys the verifier, whose step contexts say
+/// `tick_budget` ticks per run, with `pages` uploaded to its preimage oracle.
+pub async fn start_l1(tick_budget: u64, pages: &pvm::PreimageMap) -> anyhow::Result<L1Verifier<impl Provider + Clone>> {
     let anvil = Anvil::at(l1_bindings::toolchain::anvil()).try_spawn()?;
     let provider = l1_bindings::connect(anvil.endpoint_url(), anvil.keys()[0].clone().into());
-    let host = OspHostCalls::deploy(provider.clone()).await?;
+    let oracle = PreimageOracle::deploy(provider.clone()).await?;
+    for (hash, page) in &pages.0 {
+        oracle.upload(Bytes::copy_from_slice(page)).send().await?.get_receipt().await?;
+        let digest = FixedBytes::<32>::from_slice(&hash.0[1..]);
+        anyhow::ensure!(oracle.has(digest).call().await?, "the oracle does not hold page {hash} after its upload: its blake2b differs");
+    }
+    let host = OspHostCalls::deploy(provider.clone(), *oracle.address()).await?;
     let osp = OneStepProof::deploy(provider.clone(), *host.address()).await?;
     Ok(L1Verifier { _anvil: anvil, osp: *osp.address(), tick_budget, contexts: Mutex::default(), provider })
 }
@@ -115,6 +124,7 @@ impl<P: Provider + Clone> L1Verifier<P> {
                     Some(E::PreStateMismatch(_)) => Rejection::PreState,
                     Some(E::InvalidWitness(w)) => Rejection::Witness(w.what),
                     Some(E::NotProvable(w)) => Rejection::NotProvable(w.what),
+                    Some(E::PreimageNotUploaded(_)) => Rejection::MissingPreimage,
                     None => {
                         if e.as_revert_data().is_none() {
                             // Not a revert: the node or the connection failed.
@@ -139,7 +149,8 @@ impl<P: Provider + Clone> L1Verifier<P> {
 
 /// The step classes (or `NotProvable` reasons) the L1 does not execute yet.
 pub fn not_yet_on_l1(class: &str) -> bool {
-    const ON_L1: &[&str] = &["HostCall read_input", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"];
+    const ON_L1: &[&str] =
+        &["HostCall read_input", "HostCall write_output", "HostCall write_debug", "HostCall reveal_preimage", "HostCall reveal_metadata"];
     class.starts_with("driver") || (class.starts_with("HostCall") && !ON_L1.contains(&class))
 }
 

@@ -43,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
     }
     // The kernels that read their inbox get delayed messages too: a deposit and a plain one.
     corpus.transfers = osp_differential::corpus::sample_transfers();
+    for (name, wasm) in osp_differential::corpus::reveal_kernels() {
+        assert!(corpus.add_kernel(&name, &wasm, &[], 1_000, cli.mutants), "{name}");
+    }
     corpus.add_kernel("inputs", &osp_differential::corpus::input_kernel(), &[b"hello".to_vec(), vec![7; 300]], 100_000, cli.mutants);
     let root = l1_bindings::toolchain::repo_root();
     for (name, externals) in [("counter", vec![vec![1], vec![2]]), ("echo", vec![b"hello".to_vec()]), ("transfer", vec![vec![1, 2, 3]])] {
@@ -59,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     eprintln!("{} cases from {} kernels; comparing on anvil", corpus.cases.len(), corpus.kernels);
-    let l1 = start_l1(cli.budget).await?;
+    let l1 = start_l1(cli.budget, &corpus.pages).await?;
     let report = compare(&l1, &corpus.cases, cli.gas_samples).await?;
 
     println!("| step class | steps compared | gas median | gas max |");

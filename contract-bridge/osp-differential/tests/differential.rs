@@ -24,6 +24,9 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
     }
     // The kernels that read their inbox get delayed messages too: a deposit and a plain one.
     corpus.transfers = osp_differential::corpus::sample_transfers();
+    for (name, wasm) in osp_differential::corpus::reveal_kernels() {
+        assert!(corpus.add_kernel(&name, &wasm, &[], 1_000, 2), "{name}");
+    }
     assert!(corpus.add_kernel("inputs", &osp_differential::corpus::input_kernel(), &[b"hello".to_vec(), vec![7; 300]], 100_000, 2));
     corpus.add_kernel("counter", &built("counter.wasm"), &[vec![1], vec![2]], 60, 2);
     corpus.add_kernel("echo", &built("echo.wasm"), &[b"hello".to_vec()], 40, 2);
@@ -35,7 +38,7 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
         }
     }
 
-    let l1 = start_l1(budget).await.expect("anvil and the verifier");
+    let l1 = start_l1(budget, &corpus.pages).await.expect("anvil and the verifier");
     let report = compare(&l1, &corpus.cases, 3).await.expect("the L1 answers");
     eprintln!(
         "{} cases from {} kernels: {} honest steps agree, {} mutants agree, {} mismatches",
@@ -63,7 +66,7 @@ async fn rust_and_solidity_verifiers_agree_on_real_traces() {
             assert!(report.agreed.contains_key(&name), "no {name} step was compared");
         }
     }
-    for class in ["padding", "HostCall read_input", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"] {
+    for class in ["padding", "HostCall read_input", "HostCall reveal_preimage", "HostCall write_output", "HostCall write_debug", "HostCall reveal_metadata"] {
         assert!(report.agreed.contains_key(class), "no {class} step was compared");
     }
     assert!(report.steps() >= 1_000, "{} steps", report.steps());

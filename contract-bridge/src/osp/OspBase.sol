@@ -21,6 +21,9 @@ abstract contract OspBase {
     /// @notice A step the L1 verifier does not execute yet (`what` names the instruction or
     /// transition).
     error NotProvable(string what);
+    /// @notice A `reveal_preimage` step reveals a page the preimage oracle does not hold: upload
+    /// it (`PreimageOracle.upload`) and send the proof again.
+    error PreimageNotUploaded(bytes32 digest);
 
     // ------------------------------------------------------------ layout
 

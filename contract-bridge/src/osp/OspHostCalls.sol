@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {IStepContext} from "./IOneStepProof.sol";
 import {OspWitness} from "./OspWitness.sol";
+import {PreimageOracle} from "../preimage/PreimageOracle.sol";
 
 /// @title OspHostCalls
 /// @notice Host calls (docs/pvm.md 9.6), a contract of its own behind `OneStepProof`: the
@@ -11,9 +12,12 @@ import {OspWitness} from "./OspWitness.sol";
 /// with exactly the semantics and error codes of section 3.2 over those leaves. Today:
 /// `read_input` (its level record against the rollup's inbox accumulator, its message against
 /// the delayed inbox's hashes or the level's transaction root), `write_output` (with the level
-/// outbox slot's path), `write_debug` and `reveal_metadata`; the durable-storage functions and
-/// `reveal_preimage` answer `NotProvable`.
+/// outbox slot's path), `write_debug`, `reveal_preimage` (the page from the preimage oracle)
+/// and `reveal_metadata`; the durable-storage functions answer `NotProvable`.
 contract OspHostCalls is OspWitness {
+    /// @notice Where `reveal_preimage` steps read their pages (one oracle for every rollup).
+    PreimageOracle public immutable ORACLE;
+
     uint256 private constant MAX_IO_SIZE = 4096;
     uint256 private constant MAX_OUTBOX_MESSAGES = 100;
     uint256 private constant OUTBOX_LEVEL_DEPTH = 7;
@@ -30,6 +34,11 @@ contract OspHostCalls is OspWitness {
     uint256 private constant E_MEMORY = 0xfffffffa; // -6
     uint256 private constant E_TOO_LARGE = 0xfffffff9; // -7
     uint256 private constant E_INVALID = 0xfffffff8; // -8
+    uint256 private constant REVEAL_HASH_SIZE = 33;
+
+    constructor(PreimageOracle oracle) {
+        ORACLE = oracle;
+    }
 
     /// @dev The memory witness: leaves by increasing index, the siblings' calldata offset, and
     /// whether the call touched a leaf the proof does not give.
@@ -66,18 +75,18 @@ contract OspHostCalls is OspWitness {
         returns (bool, uint256)
     {
         uint256 func = (imm >> 16) & 0xffff;
-        if (func > 2 && func != 13) revert NotProvable(string.concat("HostCall ", _name(func)));
+        if (func > 2 && func < 12) revert NotProvable(string.concat("HostCall ", _name(func)));
         Leaves memory m = _readMemory(c, rec);
         uint256 nodes = _readNodes(c);
         if (func == 2) {
             if (m.index.length != 0 || nodes != 0) revert InvalidWitness("write_debug reads nothing");
             return ((imm & 0xffff) != 0, 0);
         }
-        uint256 result = func == 0
-            ? _readInput(c, rec, m, args)
-            : func == 1
-                ? _writeOutput(c, rec, m, args[0] & M32, args[1] & M32)
-                : _revealMetadata(m, c.rollup, args[0] & M32, args[1] & M32);
+        uint256 result;
+        if (func == 0) result = _readInput(c, rec, m, args);
+        else if (func == 1) result = _writeOutput(c, rec, m, args[0] & M32, args[1] & M32);
+        else if (func == 12) result = _revealPreimage(m, imm & 0xffff, args);
+        else result = _revealMetadata(m, c.rollup, args[0] & M32, args[1] & M32);
         if (m.missing) revert InvalidWitness("memory leaves (one the call touches is missing)");
         if (nodes != 0) revert InvalidWitness("durable nodes (not the ones the call loads, in its order)");
         if (m.index.length != 0) _memSetWord(rec, R_MEMORY_ROOT, _multiproofRoot(m));
@@ -207,6 +216,34 @@ contract OspHostCalls is OspWitness {
         }
     }
 
+    /// @dev `reveal_preimage(hash_addr, dst, max_bytes)` (form 0) or `(hash_addr, hash_len, dst,
+    /// max_bytes)` (form 1: -8 unless `hash_len` is 33): -6 if the 33-byte hash is outside the
+    /// memory, -8 for a tag other than 00, then the page from the oracle (reverts
+    /// `PreimageNotUploaded` if it holds none, as the PVM cannot go on without it), and
+    /// `min(len, max_bytes)` bytes of it at `dst` (-6 outside the memory), returning that count.
+    function _revealPreimage(Leaves memory m, uint256 form, uint256[] calldata args) private view returns (uint256) {
+        uint256 hashAddr = args[0] & M32;
+        uint256 at = 1;
+        if (form == 1) {
+            if ((args[1] & M32) != REVEAL_HASH_SIZE) return E_INVALID;
+            at = 2;
+        }
+        (uint256 dst, uint256 max) = (args[at] & M32, args[at + 1] & M32);
+        if (hashAddr + REVEAL_HASH_SIZE > m.size) return E_MEMORY;
+        bytes memory raw = _read(m, hashAddr, REVEAL_HASH_SIZE);
+        if (raw[0] != 0) return E_INVALID;
+        bytes32 digest;
+        assembly ("memory-safe") {
+            digest := mload(add(raw, 0x21))
+        }
+        (bool found, bytes memory page) = ORACLE.page(digest);
+        if (!found) revert PreimageNotUploaded(digest);
+        uint256 n = _min(page.length, max);
+        if (dst + n > m.size) return E_MEMORY;
+        _write(m, dst, page, n);
+        return n;
+    }
+
     /// @dev `reveal_metadata(dst, max_bytes)`: `min(24, max_bytes)` bytes of `address[20] ‖
     /// u32 origination_level` at `dst` (-6 outside the memory).
     function _revealMetadata(Leaves memory m, address rollup, uint256 dst, uint256 max) private view returns (uint256) {
@@ -321,21 +358,31 @@ contract OspHostCalls is OspWitness {
     }
 
     /// @dev Copies `n` bytes between `buf` and the witnessed memory at `addr` (into the memory if
-    /// `toMemory`), leaf by leaf; a leaf the witness lacks marks it incomplete.
+    /// `toMemory`), a leaf's piece at a time with word masks; a leaf the witness lacks marks it
+    /// incomplete.
     function _copy(Leaves memory m, uint256 addr, bytes memory buf, uint256 n, bool toMemory) private pure {
         for (uint256 i = 0; i < n;) {
             uint256 at = addr + i;
             uint256 k = _find(m, at / 32);
-            uint256 piece = _min(32 - at % 32, n - i);
+            uint256 o = at % 32;
+            uint256 piece = _min(32 - o, n - i);
             if (k == type(uint256).max) {
                 m.missing = true;
             } else {
-                bytes memory leaf = abi.encodePacked(m.leaf[k]);
-                for (uint256 b = 0; b < piece; b++) {
-                    if (toMemory) leaf[at % 32 + b] = buf[i + b];
-                    else buf[i + b] = leaf[at % 32 + b];
+                bytes32 leaf = m.leaf[k];
+                assembly ("memory-safe") {
+                    // The first `piece` bytes of a word, and the same bytes moved to offset o.
+                    let head := shl(mul(8, sub(32, piece)), not(0))
+                    let mask := shr(mul(8, o), head)
+                    let p := add(add(buf, 0x20), i)
+                    switch toMemory
+                    case 0 {
+                        // Leaf bytes o .. o + piece to buf[i ..], keeping what follows them.
+                        mstore(p, or(and(mload(p), not(head)), and(shl(mul(8, o), leaf), head)))
+                    }
+                    default { leaf := or(and(leaf, not(mask)), and(shr(mul(8, o), mload(p)), mask)) }
                 }
-                if (toMemory) m.leaf[k] = bytes32(leaf);
+                if (toMemory) m.leaf[k] = leaf;
             }
             i += piece;
         }

@@ -7,7 +7,7 @@ use alloy::primitives::{Bytes, FixedBytes, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolInterface;
-use l1_bindings::osp::{OneStepProof, OspHostCalls};
+use l1_bindings::osp::{OneStepProof, OspHostCalls, PreimageOracle};
 use l1_bindings::{CommitteeVerifier, IRollup, PermissionedVerifier, PermissionlessVerifier, RefutationGame, Rollup, RollupFactory};
 use protocol::reveal::{split_into_pages, RevealHash};
 use protocol::sequencer::Committee as L1Committee;
@@ -124,7 +124,10 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         }
     };
     let factory_contract = RollupFactory::new(a(factory), provider);
-    let one_step_proof = Address(factory_contract.ONE_STEP_PROOF().call().await.map_err(step("reading the factory"))?.0 .0);
+    let one_step_proof = factory_contract.ONE_STEP_PROOF().call().await.map_err(step("reading the factory"))?;
+    let host = OneStepProof::new(one_step_proof, provider).hostCalls().call().await.map_err(step("reading the one-step verifier"))?;
+    let preimage_oracle = Address(OspHostCalls::new(host, provider).ORACLE().call().await.map_err(step("reading the one-step verifier"))?.0 .0);
+    let one_step_proof = Address(one_step_proof.0 .0);
 
     let params = IRollup::Config {
         kernelRevealHash: FixedBytes::from(kernel_reveal_hash.digest()),
@@ -200,6 +203,7 @@ pub async fn deploy_with<P: Provider>(provider: &P, deployer: Address, config: &
         deployer,
         factory,
         one_step_proof,
+        preimage_oracle,
         game,
         rollup_creation_code_hash: Hash32(creation_code_hash.0),
         verifier,
@@ -285,8 +289,9 @@ async fn deploy_one_step_proof<P: Provider>(provider: &P, config: &DeployConfig)
         info!(one_step_proof = %osp, "reusing the one-step proof verifier");
         return Ok(osp);
     }
-    info!("deploying the one-step proof verifier (OneStepProof and OspHostCalls)");
-    let host = OspHostCalls::deploy(provider).await.map_err(step("deploying OspHostCalls"))?;
+    info!("deploying the one-step proof verifier (OneStepProof, OspHostCalls, PreimageOracle)");
+    let oracle = PreimageOracle::deploy(provider).await.map_err(step("deploying PreimageOracle"))?;
+    let host = OspHostCalls::deploy(provider, *oracle.address()).await.map_err(step("deploying OspHostCalls"))?;
     let osp = OneStepProof::deploy(provider, *host.address()).await.map_err(step("deploying OneStepProof"))?;
     let osp = Address(osp.address().0 .0);
     info!(one_step_proof = %osp, "one-step proof verifier deployed");

@@ -25,6 +25,9 @@ pub struct Deployment {
     pub factory: Address,
     /// The one-step proof verifier that judges the last move of every game.
     pub one_step_proof: Address,
+    /// Where `reveal_preimage` steps read their pages: upload a page there before proving a
+    /// step that reveals it.
+    pub preimage_oracle: Address,
     /// The rollup's refutation game (its `gameResolver`), deployed by the factory.
     pub game: Address,
     /// keccak-256 of the Rollup creation code the factory deploys (which contract version).

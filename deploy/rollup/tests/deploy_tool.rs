@@ -81,6 +81,9 @@ async fn each_verifier_kind_deploys_and_accepts_its_certificates() {
         assert_eq!(game.ROLLUP().call().await.unwrap().0, d.rollup.0);
         assert_eq!(game.VERIFIER().call().await.unwrap().0, d.one_step_proof.0);
         assert_eq!(*osp.get_or_insert(d.one_step_proof), d.one_step_proof);
+        let oracle = l1_bindings::osp::PreimageOracle::new(alloy::primitives::Address::from(d.preimage_oracle.0), &provider);
+        assert!(!oracle.has(B256::ZERO).call().await.unwrap(), "a fresh oracle holds no page");
+        assert_eq!(oracle.MAX_PAGE_SIZE().call().await.unwrap(), alloy::primitives::U256::from(4096));
         let stored = Rollup::new(alloy::primitives::Address::from(d.rollup.0), &provider).config().call().await.unwrap();
         assert_eq!(stored.tickBudget, d.parameters.tick_budget);
         assert_eq!(stored.kernelModuleRoot.0, [6; 32]);
