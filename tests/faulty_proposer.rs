@@ -22,11 +22,7 @@ async fn a_wrong_commitment_is_disputed_and_never_cemented() {
     check(&mut d, r);
 
     let challenger_url = d.challenger.as_ref().unwrap().1.clone();
-    let conflict = devnet::demo::wait(Duration::from_secs(180), || async {
-        let v: serde_json::Value = reqwest::get(format!("{challenger_url}/v1/commitments")).await?.json().await?;
-        Ok(v["conflicts"].as_array().is_some_and(|a| !a.is_empty()))
-    })
-    .await;
+    let conflict = devnet::demo::wait(Duration::from_secs(180), || shows_a_conflict(&challenger_url)).await;
     if !check(&mut d, conflict) {
         panic!("no conflict appeared on the L1\n{}", d.log_tails(30));
     }
@@ -34,11 +30,7 @@ async fn a_wrong_commitment_is_disputed_and_never_cemented() {
     // Both nodes' RPC show it (each follows the L1 at its own pace, so wait for the proposer
     // too); the challenger staked on its own (correct) commitment.
     let proposer_url = d.proposer_url.clone();
-    let seen = devnet::demo::wait(Duration::from_secs(60), || async {
-        let v: serde_json::Value = reqwest::get(format!("{proposer_url}/v1/commitments")).await?.json().await?;
-        Ok(v["conflicts"].as_array().is_some_and(|a| !a.is_empty()))
-    })
-    .await;
+    let seen = devnet::demo::wait(Duration::from_secs(60), || shows_a_conflict(&proposer_url)).await;
     if !check(&mut d, seen) {
         panic!("the proposer never saw the conflict\n{}", d.log_tails(30));
     }
@@ -59,4 +51,10 @@ async fn a_wrong_commitment_is_disputed_and_never_cemented() {
     let alive = d.check_alive();
     check(&mut d, alive);
     d.stop().await.unwrap();
+}
+
+/// Whether the node RPC at `url` lists a conflict.
+async fn shows_a_conflict(url: &str) -> anyhow::Result<bool> {
+    let v: serde_json::Value = reqwest::get(format!("{url}/v1/commitments")).await?.json().await?;
+    Ok(v["conflicts"].as_array().is_some_and(|a| !a.is_empty()))
 }

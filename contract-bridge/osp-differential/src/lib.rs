@@ -108,12 +108,21 @@ impl<P: Provider + Clone> L1Verifier<P> {
         Ok(*context.address())
     }
 
+    /// The `step` call of `case`'s proof from its pre-state, in its kernel's step context.
+    async fn step_call(&self, case: &Case) -> anyhow::Result<OneStepProof::stepCall> {
+        Ok(OneStepProof::stepCall {
+            rollup: self.context(&case.inbox).await?,
+            lastLevel: NO_LAST_LEVEL,
+            preStateHash: FixedBytes(case.pre),
+            proof: Bytes::copy_from_slice(&case.proof),
+        })
+    }
+
     /// What the contracts answer for `case`'s proof from its pre-state.
     pub async fn verdict(&self, case: &Case) -> anyhow::Result<Verdict> {
-        let context = self.context(&case.inbox).await?;
         let osp = OneStepProof::new(self.osp, self.provider.clone());
-        let call = osp.step(context, NO_LAST_LEVEL, FixedBytes(case.pre), Bytes::copy_from_slice(&case.proof));
-        match call.call().await {
+        let c = self.step_call(case).await?;
+        match osp.step(c.rollup, c.lastLevel, c.preStateHash, c.proof).call().await {
             Ok(h) => Ok(Verdict::Post(h.0)),
             Err(e) => {
                 use OneStepProof::OneStepProofErrors as E;
@@ -140,10 +149,9 @@ impl<P: Provider + Clone> L1Verifier<P> {
     /// Gas of a transaction that calls `step` with `case`'s proof, less the 21,000 every
     /// transaction pays: execution and calldata.
     pub async fn gas(&self, case: &Case) -> anyhow::Result<u64> {
-        let context = self.context(&case.inbox).await?;
         let osp = OneStepProof::new(self.osp, self.provider.clone());
-        let call = osp.step(context, NO_LAST_LEVEL, FixedBytes(case.pre), Bytes::copy_from_slice(&case.proof));
-        Ok(call.estimate_gas().await?.saturating_sub(21_000))
+        let c = self.step_call(case).await?;
+        Ok(osp.step(c.rollup, c.lastLevel, c.preStateHash, c.proof).estimate_gas().await?.saturating_sub(21_000))
     }
 }
 

@@ -111,7 +111,6 @@ abstract contract OspInstructions is OspTables, OspBulkMemory {
         }
     }
 
-    /// @dev The families the L1 does not execute yet.
     function _readStack(Cursor memory c, bytes memory rec) private pure returns (Stack memory s) {
         uint256 k = _u16(c);
         if (k > _memUint(rec, R_STACK_HEIGHT, 4)) revert InvalidWitness("stack depth");

@@ -161,49 +161,34 @@ async fn kernel_file_is_split_into_reveal_pages() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_configurations_say_what_to_fix() {
     let anvil = Anvil::at(toolchain::anvil()).spawn();
-    let key = key_hex(&anvil, 0);
+    use VerifierKind::{Committee, Permissioned, Permissionless};
+    let config_error = |e: &DeployError, what: &str| matches!(e, DeployError::Config(m) if m.contains(what));
+    let invalid_parameter = |e: &DeployError, name: &str| e.to_string().contains("InvalidParameter") && e.to_string().contains(name);
 
-    let mut c = base_config(&anvil);
-    c.rollup.genesis_state_hash = None;
-    c.verifier.kind = VerifierKind::Permissionless;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(matches!(&e, DeployError::Config(m) if m.contains("genesis_state_hash")), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.verifier.kind = VerifierKind::Permissioned;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(matches!(&e, DeployError::Config(m) if m.contains("verifier.signer")), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.verifier.kind = VerifierKind::Committee;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(matches!(&e, DeployError::Config(m) if m.contains("dev_seed")), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.verifier.kind = VerifierKind::Permissionless;
-    c.rollup.commitment_period = 0;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(e.to_string().contains("InvalidParameter") && e.to_string().contains("commitmentPeriod"), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.verifier.kind = VerifierKind::Permissionless;
-    c.rollup.kernel_module_root = None;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(matches!(&e, DeployError::Config(m) if m.contains("kernel_module_root")), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.verifier.kind = VerifierKind::Permissionless;
-    c.rollup.tick_budget = 2;
-    let e = deploy(&c, &key).await.unwrap_err();
-    assert!(e.to_string().contains("InvalidParameter") && e.to_string().contains("tickBudget"), "{e}");
-
-    let mut c = base_config(&anvil);
-    c.l1.rpc_url = "http://127.0.0.1:1".into();
-    let e = deploy(&c, &key).await.unwrap_err();
+    let e = deploy_error(&anvil, |c| (c.verifier.kind, c.rollup.genesis_state_hash) = (Permissionless, None)).await;
+    assert!(config_error(&e, "genesis_state_hash"), "{e}");
+    let e = deploy_error(&anvil, |c| c.verifier.kind = Permissioned).await;
+    assert!(config_error(&e, "verifier.signer"), "{e}");
+    let e = deploy_error(&anvil, |c| c.verifier.kind = Committee).await;
+    assert!(config_error(&e, "dev_seed"), "{e}");
+    let e = deploy_error(&anvil, |c| (c.verifier.kind, c.rollup.commitment_period) = (Permissionless, 0)).await;
+    assert!(invalid_parameter(&e, "commitmentPeriod"), "{e}");
+    let e = deploy_error(&anvil, |c| (c.verifier.kind, c.rollup.kernel_module_root) = (Permissionless, None)).await;
+    assert!(config_error(&e, "kernel_module_root"), "{e}");
+    let e = deploy_error(&anvil, |c| (c.verifier.kind, c.rollup.tick_budget) = (Permissionless, 2)).await;
+    assert!(invalid_parameter(&e, "tickBudget"), "{e}");
+    let e = deploy_error(&anvil, |c| c.l1.rpc_url = "http://127.0.0.1:1".into()).await;
     assert!(matches!(e, DeployError::Unreachable { .. }), "{e}");
 
     let e = deploy(&base_config(&anvil), "not a key").await.unwrap_err();
-    assert!(matches!(&e, DeployError::Config(m) if m.contains("private key")), "{e}");
+    assert!(config_error(&e, "private key"), "{e}");
+}
+
+/// Why deploying `base_config` changed by `edit` fails (it must).
+async fn deploy_error(anvil: &AnvilInstance, edit: impl FnOnce(&mut DeployConfig)) -> DeployError {
+    let mut c = base_config(anvil);
+    edit(&mut c);
+    deploy(&c, &key_hex(anvil, 0)).await.expect_err("this configuration must be refused")
 }
 
 #[tokio::test(flavor = "multi_thread")]
